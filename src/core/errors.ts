@@ -1,0 +1,178 @@
+/**
+ * Every error optiq throws is created here, with a stable `code` users can
+ * match on and an HTTP status the server maps it to. docs/errors.md lists the
+ * same codes; a test keeps the two in sync.
+ */
+export interface ErrorInfo {
+  readonly code: string;
+  readonly status: number;
+  readonly description: string;
+}
+
+export const ERROR_CODES = {
+  OPTIQ_VALIDATION: { status: 400, description: "An argument or option is invalid; `field` names it." },
+  OPTIQ_UNKNOWN_JOB_NAME: { status: 400, description: "No handler or declaration exists for the job name." },
+  OPTIQ_PAYLOAD_TOO_LARGE: { status: 413, description: "The serialised input or result exceeds the configured limit." },
+  OPTIQ_QUEUE_FULL: { status: 429, description: "`maxQueued` jobs are already waiting; the job was not accepted." },
+  OPTIQ_NOT_FOUND: { status: 404, description: "No job with this id exists (or it was removed by retention)." },
+  OPTIQ_JOB_FAILED: { status: 500, description: "The job ended `failed`; `cause` holds the last error, `attempts` the count." },
+  OPTIQ_JOB_CANCELLED: { status: 409, description: "The job ended `cancelled`; `reason` says why." },
+  OPTIQ_WAIT_TIMEOUT: { status: 408, description: "`result()` gave up waiting after `timeoutMs`; the job itself goes on." },
+  OPTIQ_JOB_TIMEOUT: { status: 500, description: "An attempt ran longer than its `timeoutMs` and was aborted." },
+  OPTIQ_NOT_RUNNING: { status: 503, description: "The queue is stopped or stopping and accepts no submissions." },
+  OPTIQ_NON_RETRYABLE: { status: 500, description: "Thrown by a handler to fail the job at once, without retries." },
+  OPTIQ_HANDLER_ERROR: { status: 500, description: "A handler threw or rejected with a value that is not an Error." },
+  OPTIQ_LEASE_LOST: { status: 409, description: "The worker lost the job's lease (expired or rescued); its outcome was discarded." },
+  OPTIQ_STORE: { status: 500, description: "The store failed (connection, constraint, migration); `cause` holds the driver error." },
+  OPTIQ_ABORTED: { status: 499, description: "The operation was aborted by the caller's AbortSignal." },
+} as const satisfies Record<string, Omit<ErrorInfo, "code">>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base class of every optiq error. */
+export class OptiqError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export class ValidationError extends OptiqError {
+  /** The argument or option at fault, e.g. `options.priority`. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("OPTIQ_VALIDATION", `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+export class UnknownJobNameError extends OptiqError {
+  readonly field = "name";
+  constructor(readonly jobName: string) {
+    super("OPTIQ_UNKNOWN_JOB_NAME", `name: no handler is defined or declared for job name "${jobName}"`);
+  }
+}
+
+export class PayloadTooLargeError extends OptiqError {
+  constructor(
+    readonly field: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super("OPTIQ_PAYLOAD_TOO_LARGE", `${field}: ${bytes} bytes serialised, the limit is ${limit}`);
+  }
+}
+
+export class QueueFullError extends OptiqError {
+  constructor(
+    readonly queued: number,
+    readonly limit: number,
+  ) {
+    super("OPTIQ_QUEUE_FULL", `queue full: ${queued} jobs queued, maxQueued is ${limit}`);
+  }
+}
+
+export class JobNotFoundError extends OptiqError {
+  constructor(readonly jobId: string) {
+    super("OPTIQ_NOT_FOUND", `job ${jobId} not found`);
+  }
+}
+
+export class JobFailedError extends OptiqError {
+  constructor(
+    readonly jobId: string,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super("OPTIQ_JOB_FAILED", `job ${jobId} failed after ${attempts} attempt(s): ${describe(cause)}`, { cause });
+  }
+}
+
+export class JobCancelledError extends OptiqError {
+  constructor(
+    readonly jobId: string,
+    readonly reason: string,
+  ) {
+    super("OPTIQ_JOB_CANCELLED", `job ${jobId} was cancelled: ${reason}`);
+  }
+}
+
+export class WaitTimeoutError extends OptiqError {
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+    readonly state: string,
+  ) {
+    super("OPTIQ_WAIT_TIMEOUT", `gave up waiting for job ${jobId} after ${timeoutMs} ms (it is still ${state})`);
+  }
+}
+
+export class JobTimeoutError extends OptiqError {
+  constructor(readonly timeoutMs: number) {
+    super("OPTIQ_JOB_TIMEOUT", `attempt timed out after ${timeoutMs} ms`);
+  }
+}
+
+export class NotRunningError extends OptiqError {
+  constructor(message = "the queue is stopped; start() it before submitting") {
+    super("OPTIQ_NOT_RUNNING", message);
+  }
+}
+
+/**
+ * Thrown by a handler to fail the job now: no further attempts. Use it for
+ * errors a retry cannot fix (bad input, a 4xx from an API).
+ */
+export class NonRetryableError extends OptiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("OPTIQ_NON_RETRYABLE", message, options);
+  }
+}
+
+/**
+ * Thrown by a handler to ask for the next attempt no sooner than `retryAfterMs`
+ * (e.g. an API's Retry-After header). It still counts as a failed attempt.
+ */
+export class RetryAfterError extends OptiqError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super("OPTIQ_HANDLER_ERROR", message, options);
+  }
+}
+
+export class HandlerError extends OptiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("OPTIQ_HANDLER_ERROR", message, options);
+  }
+}
+
+export class LeaseLostError extends OptiqError {
+  constructor(readonly jobId: string) {
+    super("OPTIQ_LEASE_LOST", `job ${jobId}: this worker no longer holds the lease`);
+  }
+}
+
+export class StoreError extends OptiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("OPTIQ_STORE", message, options);
+  }
+}
+
+export class AbortedError extends OptiqError {
+  constructor(message = "aborted by the caller", options?: { cause?: unknown }) {
+    super("OPTIQ_ABORTED", message, options);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value && typeof value === "object" && "message" in value) return String((value as { message: unknown }).message);
+  return String(value);
+}
