@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   OPTIQ_JOB_CANCELLED: { status: 409, description: "The job ended `cancelled`; `reason` says why." },
   OPTIQ_WAIT_TIMEOUT: { status: 408, description: "`result()` gave up waiting after `timeoutMs`; the job itself goes on." },
   OPTIQ_JOB_TIMEOUT: { status: 500, description: "An attempt ran longer than its `timeoutMs` and was aborted." },
+  OPTIQ_SHUTDOWN: { status: 503, description: "The worker shut down while the job ran; the job ends `cancelled` with reason shutdown." },
   OPTIQ_NOT_RUNNING: { status: 503, description: "The queue is stopped or stopping and accepts no submissions." },
   OPTIQ_NON_RETRYABLE: { status: 500, description: "Thrown by a handler to fail the job at once, without retries." },
   OPTIQ_HANDLER_ERROR: { status: 500, description: "A handler threw or rejected with a value that is not an Error." },
@@ -121,6 +122,13 @@ export class JobTimeoutError extends OptiqError {
 export class NotRunningError extends OptiqError {
   constructor(message = "the queue is stopped; start() it before submitting") {
     super("OPTIQ_NOT_RUNNING", message);
+  }
+}
+
+/** The abort reason a handler sees when the worker shuts down under it. */
+export class ShutdownError extends OptiqError {
+  constructor() {
+    super("OPTIQ_SHUTDOWN", "the worker is shutting down");
   }
 }
 

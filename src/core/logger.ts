@@ -1,0 +1,11 @@
+/** The subset of pino's interface optiq logs through; pass a pino logger as is. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const noop = (): void => undefined;
+
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -1,0 +1,17 @@
+export { Optiq } from "./optiq.js";
+export type { Submitted, SubmitManyItem, Stats, StopOptions } from "./optiq.js";
+export type { OptiqOptions } from "./options.js";
+export type { Health, HealthIssue } from "./health.js";
+export type { DefineOptions, Handler, HandlerContext, RunningJob, SubmitOptions } from "./core/definition.js";
+export type { Job, SerializedError, AttemptError, BackoffSpec } from "./core/job.js";
+export type { BackoffFunction } from "./core/backoff.js";
+export type { RateLimit } from "./core/rate-limiter.js";
+export type { JobState, Transition } from "./core/states.js";
+export { JOB_STATES, TRANSITIONS, TERMINAL_STATES, isTerminal, canTransition } from "./core/states.js";
+export type { OptiqEvents, OptiqEventName } from "./core/events.js";
+export type { Logger } from "./core/logger.js";
+export type { Clock } from "./core/clock.js";
+export { systemClock } from "./core/clock.js";
+export * from "./core/errors.js";
+export { MemoryStore } from "./stores/memory/memory-store.js";
+export type * from "./store/port.js";

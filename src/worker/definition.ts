@@ -1,0 +1,21 @@
+import type { BackoffFunction } from "../core/backoff.js";
+import type { Handler } from "../core/definition.js";
+import type { BackoffSpec } from "../core/job.js";
+import type { SlidingWindowLimiter } from "../core/rate-limiter.js";
+
+/** A job name as the worker runs it: options resolved against the queue's defaults. */
+export interface ResolvedDefinition {
+  readonly name: string;
+  /** Absent for names only declared (submitted here, run by workers elsewhere). */
+  readonly handler: Handler | undefined;
+  readonly concurrency: number;
+  readonly limiter: SlidingWindowLimiter | null;
+  readonly timeoutMs: number | null;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffSpec;
+  readonly backoffFn: BackoffFunction | null;
+  readonly priority: number;
+  readonly abortGraceMs: number;
+  /** Handlers of this name still running here (slots in use). */
+  busy: number;
+}

@@ -1,0 +1,93 @@
+import type { Logger } from "../core/logger.js";
+import type { Clock } from "../core/clock.js";
+import type { Outcome, SettleResult, Store } from "../store/port.js";
+import type { Execution } from "./execution.js";
+
+export interface SettledItem {
+  exec: Execution;
+  outcome: Outcome;
+  result: SettleResult;
+}
+
+/**
+ * Collects outcomes and writes them in batches: one store call per event-loop
+ * turn however many jobs finished in it. Only one write is in flight; outcomes
+ * arriving meanwhile form the next batch. A failed write is retried with
+ * backoff, never dropped: the guarded update makes a repeat harmless.
+ */
+export class SettlementQueue {
+  private pending: { exec: Execution; outcome: Outcome }[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly workerId: string,
+    private readonly logger: Logger,
+    private readonly onSettled: (items: SettledItem[]) => void,
+  ) {}
+
+  add(exec: Execution, outcome: Outcome): void {
+    this.pending.push({ exec, outcome });
+    if (!this.scheduled && !this.flushing) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  get idle(): boolean {
+    return this.pending.length === 0 && !this.flushing && !this.scheduled;
+  }
+
+  /** Resolves once every outcome added so far is written. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pending.length === 0) {
+      this.notifyIdle();
+      return Promise.resolve();
+    }
+    this.flushing = this.writeAll().finally(() => {
+      this.flushing = null;
+      if (this.pending.length > 0) void this.flush();
+      else this.notifyIdle();
+    });
+    return this.flushing;
+  }
+
+  private async writeAll(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const results = await this.store.settle({
+          workerId: this.workerId,
+          now: this.clock.now(),
+          settlements: batch.map(({ exec, outcome }) => ({ id: exec.job.id, attempt: exec.job.attempt, outcome })),
+        });
+        this.onSettled(batch.map((b, i) => ({ ...b, result: results[i]! })));
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 100 * 2 ** Math.min(attempt, 8));
+        this.logger.error({ err, jobs: batch.length, retryInMs: delay }, "writing job outcomes failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private notifyIdle(): void {
+    if (!this.idle) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,532 @@
+import type { Clock, TimerHandle } from "../core/clock.js";
+import { JobCancelledError, JobTimeoutError, LeaseLostError, OptiqError, ShutdownError } from "../core/errors.js";
+import type { TypedEmitter } from "../core/events.js";
+import type { Logger } from "../core/logger.js";
+import type { SlidingWindowLimiter } from "../core/rate-limiter.js";
+import type { StatsRecorder } from "../core/stats.js";
+import { toJson } from "../core/validate.js";
+import type { ClaimedJob, Outcome, Store, Unsubscribe } from "../store/port.js";
+import type { ResolvedDefinition } from "./definition.js";
+import { Execution, type ExecutionHost } from "./execution.js";
+import { outcomeOfAbort, outcomeOfError, outcomeOfValue } from "./outcome.js";
+import { SettlementQueue, type SettledItem } from "./settlement-queue.js";
+
+export interface WorkerConfig {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  emitter: TypedEmitter;
+  stats: StatsRecorder;
+  workerId: string;
+  concurrency: number;
+  rateLimiter: SlidingWindowLimiter | null;
+  definitions: ReadonlyMap<string, ResolvedDefinition>;
+  leaseMs: number;
+  /** Polling backstop for stores shared with other processes; null for none. */
+  pollIntervalMs: number | null;
+  maxPayloadBytes: number;
+  /** Called when this worker saw nothing queued and nothing running. */
+  onIdle: () => void;
+  /** Called after a claim took jobs (queued count dropped). */
+  onClaimed: () => void;
+}
+
+const CLAIM_RETRY_MS = 1000;
+
+/**
+ * The claim loop. Modes: stopped → running (claims whenever slots are free
+ * and the store reports work) → stopping (no claims; running attempts finish
+ * or are aborted) → stopped. Every wake-up source — a store notification, a
+ * freed slot, a timer for delayed work or a rate limit, the polling backstop —
+ * only schedules one `pump`; pumps never overlap and never spin.
+ */
+export class Worker implements ExecutionHost {
+  readonly workerId: string;
+  private running = false;
+  private busySlots = 0;
+  /** Attempts not yet finalized, by job id. */
+  private readonly executions = new Map<string, Execution>();
+  /** Finalized attempts whose handler ignored its abort and is still running. */
+  readonly zombies = new Set<Execution>();
+  private readonly settlements: SettlementQueue;
+  private pumpScheduled = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private wakeTimer: TimerHandle | null = null;
+  private wakeAt: number | null = null;
+  private heartbeatTimer: TimerHandle | null = null;
+  private pollTimer: TimerHandle | null = null;
+  private writeScheduled = false;
+  private unsubscribe: Unsubscribe | null = null;
+  private idleWaiters: (() => void)[] = [];
+  /** When a claim last found nothing to do and nothing was scheduled (for health). */
+  nextWakeAt: number | null = null;
+  lastClaimAt: number | null = null;
+
+  constructor(private readonly config: WorkerConfig) {
+    this.workerId = config.workerId;
+    this.settlements = new SettlementQueue(config.store, config.clock, config.workerId, config.logger, (items) =>
+      this.afterSettled(items),
+    );
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Slots in use: handlers that have not settled, zombies included. */
+  get busy(): number {
+    return this.busySlots;
+  }
+
+  get capacity(): number {
+    return this.config.concurrency;
+  }
+
+  /** Attempts currently running here (not yet finalized). */
+  get active(): Iterable<Execution> {
+    return this.executions.values();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = await this.config.store.subscribe({
+      onAvailable: () => this.schedulePump(),
+      onCancelRequested: (ids) => this.abortIds(ids),
+    });
+    this.scheduleHeartbeat();
+    if (this.config.pollIntervalMs !== null) this.schedulePoll(this.config.pollIntervalMs);
+    this.schedulePump();
+  }
+
+  /**
+   * Stops claiming. Graceful: running attempts may finish until `deadline`,
+   * then are aborted (shutdown). Not graceful: aborted now. Resolves when
+   * every outcome is written, or at the deadline if the store is unreachable.
+   */
+  async stop(graceful: boolean, timeoutMs: number): Promise<void> {
+    if (!this.running && this.executions.size === 0) return;
+    this.running = false;
+    this.clearTimer("wakeTimer");
+    this.clearTimer("pollTimer");
+    if (graceful && this.executions.size > 0) {
+      await this.waitForIdle(timeoutMs);
+    }
+    // abort what still runs; handlers that honour the signal get their grace period to stop
+    let grace = 0;
+    for (const exec of [...this.executions.values()]) {
+      grace = Math.max(grace, exec.def.abortGraceMs);
+      this.abort(exec, new ShutdownError());
+    }
+    if (this.executions.size > 0) await this.waitForIdle(Math.min(grace, timeoutMs));
+    for (const exec of [...this.executions.values()]) this.abort(exec, new ShutdownError(), 0);
+    await Promise.race([this.settlements.flush().then(() => this.settlements.whenIdle()), delay(timeoutMs)]);
+    this.clearTimer("heartbeatTimer");
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = null;
+    await unsubscribe?.();
+    if (this.zombies.size > 0) {
+      this.config.logger.warn(
+        { jobs: [...this.zombies].map((e) => e.job.id) },
+        "stopped with handlers that ignored their abort signal still running",
+      );
+    }
+  }
+
+  /** Aborts this process's attempt of `id` (cancel requested). */
+  abortIds(ids: readonly string[]): void {
+    for (const id of ids) {
+      const exec = this.executions.get(id);
+      if (exec) this.abort(exec, new JobCancelledError(id, "cancel requested"));
+    }
+  }
+
+  schedulePump(): void {
+    if (!this.running || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      await this.claimOnce();
+    } finally {
+      this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.schedulePump();
+      }
+    }
+  }
+
+  /** One claim for every free slot; testable on its own. */
+  async claimOnce(): Promise<number> {
+    if (!this.running) return 0;
+    const { clock, store, definitions, rateLimiter } = this.config;
+    const now = clock.now();
+    let limit = this.config.concurrency - this.busySlots;
+    let wakeAt: number | null = null;
+    if (rateLimiter && limit > 0) {
+      const tokens = rateLimiter.available(now);
+      if (tokens === 0) wakeAt = rateLimiter.nextAvailableAt(now);
+      limit = Math.min(limit, tokens);
+    }
+    const names = new Map<string, number>();
+    if (limit > 0) {
+      for (const def of definitions.values()) {
+        if (!def.handler) continue;
+        let n = Math.min(limit, def.concurrency - def.busy);
+        if (def.limiter && n > 0) {
+          const tokens = def.limiter.available(now);
+          if (tokens === 0) wakeAt = min(wakeAt, def.limiter.nextAvailableAt(now));
+          n = Math.min(n, tokens);
+        }
+        if (n > 0) names.set(def.name, n);
+      }
+    }
+    if (names.size === 0) {
+      this.nextWakeAt = wakeAt;
+      if (wakeAt !== null) this.wakeAt_(wakeAt);
+      return 0;
+    }
+    let jobs: ClaimedJob[];
+    let nextRunAt: number | null;
+    try {
+      ({ jobs, nextRunAt } = await store.claim({ workerId: this.workerId, limit, names, leaseMs: this.config.leaseMs, now }));
+    } catch (err) {
+      this.config.logger.error({ err }, "claiming jobs failed; retrying");
+      this.wakeAt_(clock.now() + CLAIM_RETRY_MS);
+      return 0;
+    }
+    this.lastClaimAt = now;
+    const startedAt = clock.now();
+    for (const job of jobs) this.startAttempt(job, startedAt);
+    if (jobs.length > 0) this.config.onClaimed();
+    if (jobs.length === limit) {
+      this.schedulePump(); // there may be more
+    } else {
+      wakeAt = min(wakeAt, nextRunAt);
+      if (wakeAt !== null) this.wakeAt_(wakeAt);
+    }
+    this.nextWakeAt = wakeAt;
+    if (jobs.length === 0 && this.busySlots === 0 && this.executions.size === 0) this.config.onIdle();
+    return jobs.length;
+  }
+
+  private startAttempt(job: ClaimedJob, now: number): void {
+    const def = this.config.definitions.get(job.name);
+    if (!def?.handler) {
+      // claim only asks for defined names; a store returning others is a bug, but never lose the job
+      const exec = new Execution(job, def ?? fallbackDefinition(job.name), now, this);
+      this.finalize(exec, outcomeOfError(exec, new OptiqError("OPTIQ_UNKNOWN_JOB_NAME", `no handler for ${job.name}`), now));
+      return;
+    }
+    this.config.rateLimiter?.take(now);
+    def.limiter?.take(now);
+    const exec = new Execution(job, def, now, this);
+    this.executions.set(job.id, exec);
+    this.busySlots++;
+    def.busy++;
+    const queueWaitMs = now - job.runAt;
+    this.config.stats.started(queueWaitMs, now);
+    this.config.logger.debug({ jobId: job.id, name: job.name, attempt: job.attempt }, "job started");
+    if (this.config.emitter.has("started")) {
+      this.config.emitter.emit("started", { id: job.id, name: job.name, attempt: job.attempt, queueWaitMs });
+    }
+    const timeoutMs = job.timeoutMs ?? def.timeoutMs;
+    if (timeoutMs !== null) {
+      exec.timeoutTimer = this.config.clock.setTimeout(
+        () => this.abort(exec, new JobTimeoutError(timeoutMs)),
+        timeoutMs,
+      );
+    }
+    let returned: unknown;
+    try {
+      returned = def.handler(exec.runningJob, exec);
+    } catch (err) {
+      this.handlerSettled(exec, undefined, err, true);
+      return;
+    }
+    if (isThenable(returned)) {
+      returned.then(
+        (value) => this.handlerSettled(exec, value, undefined, false),
+        (err: unknown) => this.handlerSettled(exec, undefined, err, true),
+      );
+    } else {
+      this.handlerSettled(exec, returned, undefined, false);
+    }
+  }
+
+  private handlerSettled(exec: Execution, value: unknown, error: unknown, threw: boolean): void {
+    if (exec.handlerSettled) return;
+    exec.handlerSettled = true;
+    this.busySlots--;
+    exec.def.busy--;
+    if (exec.finalized) {
+      // a zombie finally stopped: only its slot was still held
+      this.zombies.delete(exec);
+      this.schedulePump();
+      return;
+    }
+    const now = this.config.clock.now();
+    let outcome: Outcome | null;
+    if (exec.abortReason) outcome = outcomeOfAbort(exec, exec.abortReason, now);
+    else if (threw) outcome = outcomeOfError(exec, error, now);
+    else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
+    this.finalize(exec, outcome);
+    this.schedulePump();
+  }
+
+  /**
+   * Fires the attempt's signal. If the handler has not settled after the
+   * grace period, the attempt is settled anyway (so callers get an answer)
+   * and the handler becomes a zombie that keeps its slot.
+   */
+  private abort(exec: Execution, reason: OptiqError, graceMs = exec.def.abortGraceMs): void {
+    if (exec.finalized) return;
+    const first = exec.abort(reason);
+    if (first) {
+      this.clearExecTimer(exec, "timeoutTimer");
+      this.config.logger.info({ jobId: exec.job.id, name: exec.job.name, reason: reason.code }, "aborting job");
+    }
+    const settleNow = () => {
+      if (exec.handlerSettled || exec.finalized) return;
+      this.zombies.add(exec);
+      this.config.logger.warn(
+        { jobId: exec.job.id, name: exec.job.name, graceMs },
+        "handler did not stop after its abort signal; settling the job, the slot stays held until it returns",
+      );
+      this.finalize(exec, outcomeOfAbort(exec, exec.abortReason ?? reason, this.config.clock.now()));
+    };
+    if (graceMs <= 0) {
+      this.clearExecTimer(exec, "graceTimer");
+      settleNow();
+    } else if (first) {
+      exec.graceTimer = this.config.clock.setTimeout(settleNow, graceMs);
+    }
+  }
+
+  private finalize(exec: Execution, outcome: Outcome | null): void {
+    exec.finalized = true;
+    this.clearExecTimer(exec, "timeoutTimer");
+    this.clearExecTimer(exec, "graceTimer");
+    if (this.executions.get(exec.job.id) === exec) this.executions.delete(exec.job.id);
+    if (outcome === null) {
+      this.config.logger.warn({ jobId: exec.job.id, name: exec.job.name }, "lease lost; outcome discarded");
+      this.notifyIdle();
+      return;
+    }
+    this.settlements.add(exec, outcome);
+  }
+
+  private afterSettled(items: SettledItem[]): void {
+    const { emitter, stats, logger, clock } = this.config;
+    const now = clock.now();
+    for (const { exec, outcome, result } of items) {
+      const { id, name, attempt } = exec.job;
+      if (!result.applied) {
+        logger.warn({ jobId: id, name, attempt, state: result.state }, "outcome refused: the lease was lost");
+        continue;
+      }
+      const runMs = now - exec.startedAt;
+      switch (result.state) {
+        case "completed": {
+          stats.finished("completed", runMs, now);
+          logger.debug({ jobId: id, name, attempt, runMs }, "job completed");
+          if (emitter.has("completed")) {
+            const value = outcome.kind === "completed" ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
+            emitter.emit("completed", { id, name, attempt, result: value, runMs });
+          }
+          break;
+        }
+        case "failed": {
+          stats.finished("failed", runMs, now);
+          const error = outcome.kind === "failed" || outcome.kind === "retry" ? outcome.error : undefined;
+          logger.error({ jobId: id, name, attempt, err: error }, "job failed");
+          if (error) emitter.emit("failed", { id, name, attempt, error });
+          break;
+        }
+        case "queued": {
+          stats.totals.retried++;
+          if (outcome.kind === "retry") {
+            logger.warn({ jobId: id, name, attempt, err: outcome.error, runAt: outcome.runAt }, "job failed; retrying");
+            emitter.emit("retrying", { id, name, attempt, error: outcome.error, runAt: outcome.runAt });
+            this.wakeAt_(outcome.runAt);
+          }
+          break;
+        }
+        case "cancelled": {
+          stats.finished("cancelled", runMs, now);
+          const reason = outcome.kind === "cancelled" ? outcome.reason : (exec.abortReason?.message ?? "cancelled");
+          logger.info({ jobId: id, name, attempt, reason }, "job cancelled");
+          emitter.emit("cancelled", { id, name, reason });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    this.notifyIdle();
+    // settling freed group slots and may have emptied the queue: look again
+    this.schedulePump();
+  }
+
+  // progress and checkpoints: validated now, written in batches
+
+  onProgress(exec: Execution, value: unknown): void {
+    toJson("progress", value, this.config.maxPayloadBytes);
+    exec.pendingProgress = value;
+    exec.lastProgressAt = this.config.clock.now();
+    if (this.config.emitter.has("progress")) {
+      this.config.emitter.emit("progress", { id: exec.job.id, name: exec.job.name, progress: value });
+    }
+    this.scheduleWrites();
+  }
+
+  onCheckpoint(exec: Execution, state: unknown): void {
+    toJson("checkpoint", state, this.config.maxPayloadBytes);
+    exec.pendingCheckpoint = state;
+    this.scheduleWrites();
+  }
+
+  private scheduleWrites(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    const flush = () => {
+      this.writeScheduled = false;
+      void this.heartbeat(false);
+    };
+    const interval = this.config.store.capabilities.writeIntervalMs;
+    if (interval <= 0) setImmediate(flush);
+    else this.config.clock.setTimeout(flush, interval);
+  }
+
+  /** Extends leases (all, or only attempts with unsaved progress) and learns of lost leases and cancels. */
+  async heartbeat(all: boolean): Promise<void> {
+    const entries = [];
+    const execs: Execution[] = [];
+    for (const exec of this.executions.values()) {
+      if (!all && !exec.hasPendingWrites) continue;
+      entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
+      execs.push(exec);
+    }
+    if (entries.length === 0) return;
+    try {
+      const { lost, cancelRequested } = await this.config.store.heartbeat({
+        workerId: this.workerId,
+        entries,
+        leaseMs: this.config.leaseMs,
+        now: this.config.clock.now(),
+      });
+      for (const id of lost) {
+        const exec = this.executions.get(id);
+        if (exec) this.abort(exec, new LeaseLostError(id), 0);
+      }
+      this.abortIds(cancelRequested);
+    } catch (err) {
+      this.config.logger.error({ err }, "heartbeat failed; will retry at the next beat");
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    const every = Math.max(10, Math.floor(this.config.leaseMs / 3));
+    this.heartbeatTimer = this.config.clock.setTimeout(() => {
+      void this.heartbeat(true).finally(() => {
+        if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
+      });
+    }, every);
+  }
+
+  private schedulePoll(every: number): void {
+    this.pollTimer = this.config.clock.setTimeout(() => {
+      this.schedulePump();
+      if (this.running) this.schedulePoll(every);
+    }, every);
+  }
+
+  private wakeAt_(at: number): void {
+    if (!this.running) return;
+    if (this.wakeTimer !== null && this.wakeAt !== null && this.wakeAt <= at) return;
+    this.clearTimer("wakeTimer");
+    this.wakeAt = at;
+    this.wakeTimer = this.config.clock.setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.wakeAt = null;
+        this.schedulePump();
+      },
+      Math.max(0, at - this.config.clock.now()),
+    );
+  }
+
+  private waitForIdle(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.config.clock.setTimeout(done, timeoutMs);
+      const self = this;
+      function done(): void {
+        self.config.clock.clearTimeout(timer);
+        self.idleWaiters = self.idleWaiters.filter((w) => w !== done);
+        resolve();
+      }
+      this.idleWaiters.push(done);
+      this.notifyIdle();
+    });
+  }
+
+  private notifyIdle(): void {
+    if (this.executions.size > 0 || !this.settlements.idle) return;
+    for (const w of [...this.idleWaiters]) w();
+  }
+
+  private clearTimer(field: "wakeTimer" | "pollTimer" | "heartbeatTimer"): void {
+    const t = this[field];
+    if (t !== null) this.config.clock.clearTimeout(t);
+    this[field] = null;
+    if (field === "wakeTimer") this.wakeAt = null;
+  }
+
+  private clearExecTimer(exec: Execution, field: "timeoutTimer" | "graceTimer"): void {
+    const t = exec[field];
+    if (t !== null) this.config.clock.clearTimeout(t);
+    exec[field] = null;
+  }
+}
+
+function min(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function fallbackDefinition(name: string): ResolvedDefinition {
+  return {
+    name,
+    handler: undefined,
+    concurrency: 1,
+    limiter: null,
+    timeoutMs: null,
+    maxAttempts: 1,
+    backoff: { type: "fixed", delayMs: 1000, jitter: false },
+    backoffFn: null,
+    priority: 0,
+    abortGraceMs: 0,
+    busy: 0,
+  };
+}
