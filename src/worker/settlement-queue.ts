@@ -27,6 +27,7 @@ export class SettlementQueue {
     private readonly workerId: string,
     private readonly logger: Logger,
     private readonly onSettled: (items: SettledItem[]) => void,
+    private readonly onIdle: () => void,
   ) {}
 
   add(exec: Execution, outcome: Outcome): void {
@@ -89,5 +90,6 @@ export class SettlementQueue {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+    this.onIdle();
   }
 }

@@ -65,8 +65,13 @@ export class Worker implements ExecutionHost {
 
   constructor(private readonly config: WorkerConfig) {
     this.workerId = config.workerId;
-    this.settlements = new SettlementQueue(config.store, config.clock, config.workerId, config.logger, (items) =>
-      this.afterSettled(items),
+    this.settlements = new SettlementQueue(
+      config.store,
+      config.clock,
+      config.workerId,
+      config.logger,
+      (items) => this.afterSettled(items),
+      () => this.notifyIdle(),
     );
   }
 
@@ -121,7 +126,10 @@ export class Worker implements ExecutionHost {
     }
     if (this.executions.size > 0) await this.waitForIdle(Math.min(grace, timeoutMs));
     for (const exec of [...this.executions.values()]) this.abort(exec, new ShutdownError(), 0);
-    await Promise.race([this.settlements.flush().then(() => this.settlements.whenIdle()), delay(timeoutMs)]);
+    await withDeadline(
+      this.settlements.flush().then(() => this.settlements.whenIdle()),
+      timeoutMs,
+    );
     this.clearTimer("heartbeatTimer");
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
@@ -511,8 +519,18 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Waits for `promise`, but no longer than `ms` (real time: the store may be unreachable). */
+async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fallbackDefinition(name: string): ResolvedDefinition {
