@@ -200,7 +200,10 @@ export interface StoreConfig {
 export type StoreCounts = Record<JobState, number>;
 
 export interface StoreListener {
-  /** New runnable work may exist (enqueue, retry, rescue, freed group slot). */
+  /**
+   * New work may exist (enqueue — delayed jobs included, so a worker learns
+   * their runAt from its next claim —, retry, rescue, freed group slot).
+   */
   onAvailable?(): void;
   /** These jobs reached a terminal state. */
   onFinished?(ids: readonly string[]): void;

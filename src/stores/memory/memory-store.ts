@@ -95,13 +95,22 @@ export class MemoryStore implements Store {
   enqueue(params: EnqueueParams): Promise<EnqueueResult[]> {
     const { jobs, now, maxQueued } = params;
     if (maxQueued !== null) {
-      const fresh = jobs.filter((j) => j.key === null || !this.keys.has(j.key)).length;
+      // jobs that would be created: keyless ones, plus each key not yet stored (once per batch)
+      const newKeys = new Set<string>();
+      let fresh = 0;
+      for (const j of jobs) {
+        if (j.key === null) fresh++;
+        else if (!this.keys.has(j.key) && !newKeys.has(j.key)) {
+          newKeys.add(j.key);
+          fresh++;
+        }
+      }
       if (this.stateCounts.queued + fresh > maxQueued) {
         return Promise.reject(new QueueFullError(this.stateCounts.queued, maxQueued));
       }
     }
     const results: EnqueueResult[] = new Array<EnqueueResult>(jobs.length);
-    let runnable = false;
+    let created = false;
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
       const existing = j.key === null ? undefined : this.keys.get(j.key);
@@ -127,15 +136,13 @@ export class MemoryStore implements Store {
       this.jobs.set(rec.id, rec);
       if (rec.key !== null) this.keys.set(rec.key, rec);
       this.stateCounts.queued++;
-      if (rec.runAt <= now) {
-        this.laneOf(rec).heap.push(rec);
-        runnable = true;
-      } else {
-        this.delayed.push(rec);
-      }
+      if (rec.runAt <= now) this.laneOf(rec).heap.push(rec);
+      else this.delayed.push(rec);
+      created = true;
       results[i] = { id: rec.id, created: true };
     }
-    if (runnable) this.emitAvailable();
+    // delayed jobs too: a worker learns their runAt from the claim this triggers
+    if (created) this.emitAvailable();
     return Promise.resolve(results);
   }
 
@@ -144,7 +151,7 @@ export class MemoryStore implements Store {
     this.promoteDue(now);
     const nameBudget = new Map(params.names);
     const groupBudget = new Map<string, number>();
-    let nextRunAt: number | null = this.delayed.peek()?.runAt ?? null;
+    let nextRunAt: number | null = this.liveDelayedHead()?.runAt ?? null;
     const noteLater = (at: number) => (nextRunAt = nextRunAt === null ? at : Math.min(nextRunAt, at));
 
     const budgetOf = (group: string | null): number => {
@@ -155,11 +162,7 @@ export class MemoryStore implements Store {
       let budget = Infinity;
       if (g) {
         budget = g.concurrency - g.running;
-        if (g.limiter) {
-          const tokens = g.limiter.available(now);
-          if (tokens === 0) noteLater(g.limiter.nextAvailableAt(now));
-          budget = Math.min(budget, tokens);
-        }
+        if (g.limiter) budget = Math.min(budget, g.limiter.available(now));
       }
       groupBudget.set(group, budget);
       return budget;
@@ -198,6 +201,11 @@ export class MemoryStore implements Store {
       limit--;
       nameBudget.set(best.name, (nameBudget.get(best.name) ?? 1) - 1);
       if (best.group !== null) groupBudget.set(best.group, (groupBudget.get(best.group) ?? Infinity) - 1);
+    }
+    // a group with waiting work whose window is full (before or because of this claim) reopens later
+    for (const group of groupBudget.keys()) {
+      const limiter = this.groups.get(group)?.limiter;
+      if (limiter && limiter.available(now) === 0) noteLater(limiter.nextAvailableAt(now));
     }
     return Promise.resolve({ jobs, nextRunAt });
   }
@@ -371,6 +379,16 @@ export class MemoryStore implements Store {
     while (head !== undefined && head.state !== "queued") {
       lane.heap.pop();
       head = lane.heap.peek();
+    }
+    return head;
+  }
+
+  /** The earliest delayed job still queued; cancelled ones are dropped lazily here. */
+  private liveDelayedHead(): MemoryRecord | undefined {
+    let head = this.delayed.peek();
+    while (head !== undefined && head.state !== "queued") {
+      this.delayed.pop();
+      head = this.delayed.peek();
     }
     return head;
   }
