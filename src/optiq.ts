@@ -218,9 +218,14 @@ export class Optiq {
   }
 
   private async enqueue(jobs: EnqueueJob[], options: SubmitOptions): Promise<Submitted[]> {
+    let waitMs: number | null;
+    try {
+      waitMs = options.waitTimeoutMs === undefined ? null : checkDuration("options.waitTimeoutMs", options.waitTimeoutMs);
+    } catch (err) {
+      throw this.rejected(err); // an invalid submission, like any other
+    }
     await this.ready();
-    const deadline =
-      options.waitTimeoutMs === undefined ? null : this.clock.now() + checkDuration("options.waitTimeoutMs", options.waitTimeoutMs);
+    const deadline = waitMs === null ? null : this.clock.now() + waitMs;
     for (;;) {
       try {
         const results = await this.store.enqueue({ jobs, now: this.clock.now(), maxQueued: this.maxQueued });

@@ -11,7 +11,8 @@
  *   while the job is `running`, leased by that worker, at that attempt. A job
  *   reaches exactly one terminal state, once.
  * - Claims return runnable jobs (state `queued`, runAt ≤ now) by priority
- *   (higher first) then submission order, honouring group limits.
+ *   (higher first), then earlier runAt, then submission order, honouring
+ *   group limits.
  * - Stored input/result/progress/checkpoint round-trip through JSON on every
  *   store, so behaviour never depends on which store is used.
  */

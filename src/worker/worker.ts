@@ -478,13 +478,12 @@ export class Worker implements ExecutionHost {
 
   private waitForIdle(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = this.config.clock.setTimeout(done, timeoutMs);
-      const self = this;
-      function done(): void {
-        self.config.clock.clearTimeout(timer);
-        self.idleWaiters = self.idleWaiters.filter((w) => w !== done);
+      const done = (): void => {
+        this.config.clock.clearTimeout(timer);
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
         resolve();
-      }
+      };
+      const timer = this.config.clock.setTimeout(done, timeoutMs);
       this.idleWaiters.push(done);
       this.notifyIdle();
     });
