@@ -220,7 +220,8 @@ export class Optiq {
   private async enqueue(jobs: EnqueueJob[], options: SubmitOptions): Promise<Submitted[]> {
     let waitMs: number | null;
     try {
-      waitMs = options.waitTimeoutMs === undefined ? null : checkDuration("options.waitTimeoutMs", options.waitTimeoutMs);
+      waitMs =
+        options.waitTimeoutMs === undefined ? null : checkDuration("options.waitTimeoutMs", options.waitTimeoutMs);
     } catch (err) {
       throw this.rejected(err); // an invalid submission, like any other
     }

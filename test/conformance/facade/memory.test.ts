@@ -1,0 +1,4 @@
+import { MemoryStore } from "../../../src/index.js";
+import { describeFacadeConformance } from "./facade-conformance.js";
+
+describeFacadeConformance("the memory store", async () => ({ store: new MemoryStore(), cleanup: async () => undefined }));
