@@ -210,7 +210,7 @@ export class Optiq {
       if (this.lifecycle === "stopping" || this.lifecycle === "stopped") throw new NotRunningError();
       checkString(`${prefix}name`, name, 128);
       const def = this.definitions.get(name);
-      if (!def) throw new UnknownJobNameError(name);
+      if (!def) throw new UnknownJobNameError(name, `${prefix}name`);
       return buildEnqueueJob(def, input, options, prefix, this.clock.now(), this.maxPayloadBytes);
     } catch (err) {
       throw this.rejected(err);
@@ -343,11 +343,9 @@ export class Optiq {
     const outcome = await this.store.cancel({ id, reason, now: this.clock.now() });
     if (outcome === "cancelled") {
       this.statsRecorder.finished("cancelled", null, this.clock.now());
-      this.logger.info({ jobId: id, reason }, "job cancelled while queued");
-      if (this.emitter.has("cancelled")) {
-        const job = await this.store.get(id);
-        this.emitter.emit("cancelled", { id, name: job?.name ?? "", reason });
-      }
+      const name = (await this.store.get(id))?.name ?? "";
+      this.logger.info({ jobId: id, name, reason }, "job cancelled while queued");
+      this.emitter.emit("cancelled", { id, name, reason });
       this.wakeCapacityWaiters();
       void this.checkDrained();
     }

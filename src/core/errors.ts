@@ -53,9 +53,12 @@ export class ValidationError extends OptiqError {
 }
 
 export class UnknownJobNameError extends OptiqError {
-  readonly field = "name";
-  constructor(readonly jobName: string) {
-    super("OPTIQ_UNKNOWN_JOB_NAME", `name: no handler is defined or declared for job name "${jobName}"`);
+  constructor(
+    readonly jobName: string,
+    /** The argument at fault: `name`, or `items[i].name` in submitMany. */
+    readonly field = "name",
+  ) {
+    super("OPTIQ_UNKNOWN_JOB_NAME", `${field}: no handler is defined or declared for job name "${jobName}"`);
   }
 }
 

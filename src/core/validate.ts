@@ -76,7 +76,9 @@ export function toJson(field: string, value: unknown, maxBytes: number): string 
   try {
     json = value === undefined ? "null" : JSON.stringify(value, strictReplacer);
   } catch (err) {
-    if (err instanceof ValidationError) throw new ValidationError(`${field}${err.field}`, err.message.replace(/^[^:]*: /, ""));
+    // the error path only: walk the value to name exactly where it went wrong
+    const bad = findUnserialisable(value, field, new Set());
+    if (bad) throw new ValidationError(bad.path, bad.why);
     throw new ValidationError(field, `is not JSON-serialisable: ${(err as Error).message}`);
   }
   if (json === undefined) throw new ValidationError(field, `is not JSON-serialisable (${typeof value})`);
@@ -88,26 +90,50 @@ export function toJson(field: string, value: unknown, maxBytes: number): string 
   return json;
 }
 
-function strictReplacer(this: unknown, key: string, value: unknown): unknown {
+class Unserialisable extends Error {}
+
+function strictReplacer(this: unknown, _key: string, value: unknown): unknown {
+  const why = whyUnserialisable(value);
+  if (why !== null) throw new Unserialisable(why);
+  return value;
+}
+
+function whyUnserialisable(value: unknown): string | null {
   switch (typeof value) {
     case "function":
     case "symbol":
-      throw new ValidationError(pathOf(key), `is a ${typeof value}, which JSON cannot carry`);
+      return `is a ${typeof value}, which JSON cannot carry`;
+    case "bigint":
+      return "is a BigInt, which JSON cannot carry; convert it to a string";
     case "number":
-      if (!Number.isFinite(value)) throw new ValidationError(pathOf(key), `is ${value}, which JSON cannot carry`);
-      return value;
+      return Number.isFinite(value) ? null : `is ${value}, which JSON cannot carry`;
     case "object":
       if (value instanceof Map || value instanceof Set) {
-        throw new ValidationError(pathOf(key), `is a ${value.constructor.name}; convert it to an array or object`);
+        return `is a ${value.constructor.name}; convert it to an array or object`;
       }
-      return value;
+      return null;
     default:
-      return value;
+      return null;
   }
 }
 
-function pathOf(key: string): string {
-  return key === "" ? "" : `.${key}`;
+/** Depth-first search for the first value JSON cannot carry, with its path (e.g. `input.runs[2].fn`). */
+function findUnserialisable(value: unknown, path: string, seen: Set<object>): { path: string; why: string } | null {
+  const toJSON = (value as { toJSON?: unknown } | null)?.toJSON;
+  if (typeof toJSON === "function" && typeof value === "object") value = (toJSON as () => unknown).call(value);
+  const why = whyUnserialisable(value);
+  if (why !== null) return { path, why };
+  if (typeof value !== "object" || value === null) return null;
+  if (seen.has(value)) return { path, why: "is a circular reference" };
+  seen.add(value);
+  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
+  for (const [suffix, child] of entries) {
+    if (child === undefined && !Array.isArray(value)) continue;
+    const bad = findUnserialisable(child, `${path}${suffix}`, seen);
+    if (bad) return bad;
+  }
+  seen.delete(value);
+  return null;
 }
 
 export function describe(value: unknown): string {

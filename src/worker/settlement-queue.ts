@@ -25,6 +25,7 @@ export class SettlementQueue {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly workerId: string,
+    private readonly leaseMs: number,
     private readonly logger: Logger,
     private readonly onSettled: (items: SettledItem[]) => void,
     private readonly onIdle: () => void,
@@ -70,6 +71,7 @@ export class SettlementQueue {
     this.pending = [];
     for (let attempt = 1; ; attempt++) {
       try {
+        await this.saveLastWrites(batch);
         const results = await this.store.settle({
           workerId: this.workerId,
           now: this.clock.now(),
@@ -83,6 +85,16 @@ export class SettlementQueue {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /** Progress or a checkpoint reported just before the handler returned must not be lost. */
+  private async saveLastWrites(batch: { exec: Execution }[]): Promise<void> {
+    const entries = [];
+    for (const { exec } of batch) {
+      if (exec.hasPendingWrites) entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
+    }
+    if (entries.length === 0) return;
+    await this.store.heartbeat({ workerId: this.workerId, entries, leaseMs: this.leaseMs, now: this.clock.now() });
   }
 
   private notifyIdle(): void {

@@ -69,6 +69,7 @@ export class Worker implements ExecutionHost {
       config.store,
       config.clock,
       config.workerId,
+      config.leaseMs,
       config.logger,
       (items) => this.afterSettled(items),
       () => this.notifyIdle(),
@@ -374,9 +375,7 @@ export class Worker implements ExecutionHost {
         }
         case "cancelled": {
           stats.finished("cancelled", runMs, now);
-          const reason = outcome.kind === "cancelled" ? outcome.reason : (exec.abortReason?.message ?? "cancelled");
-          logger.info({ jobId: id, name, attempt, reason }, "job cancelled");
-          emitter.emit("cancelled", { id, name, reason });
+          void this.reportCancelled(exec, outcome);
           break;
         }
         default:
@@ -386,6 +385,18 @@ export class Worker implements ExecutionHost {
     this.notifyIdle();
     // settling freed group slots and may have emptied the queue: look again
     this.schedulePump();
+  }
+
+  /** The reason given to cancel() lives in the store (the cancel may have come from another process). */
+  private async reportCancelled(exec: Execution, outcome: Outcome): Promise<void> {
+    const { id, name, attempt } = exec.job;
+    let reason = outcome.kind === "cancelled" && !(exec.abortReason instanceof JobCancelledError) ? outcome.reason : null;
+    if (reason === null) {
+      const job = await this.config.store.get(id).catch(() => null);
+      reason = job?.cancelReason ?? "cancelled";
+    }
+    this.config.logger.info({ jobId: id, name, attempt, reason }, "job cancelled");
+    this.config.emitter.emit("cancelled", { id, name, reason });
   }
 
   // progress and checkpoints: validated now, written in batches

@@ -163,6 +163,29 @@ describe("job lifecycle", () => {
   });
 });
 
+describe("progress and checkpoints", () => {
+  it("a checkpoint saved just before a failure reaches the next attempt; the last progress is kept", async () => {
+    const q = new Optiq({ defaults: { maxAttempts: 2, backoff: noBackoff } });
+    const seen: unknown[] = [];
+    q.define("resumable", async (job, ctx) => {
+      seen.push(job.checkpoint);
+      if (job.attempt === 1) {
+        ctx.progress({ trial: 60 });
+        ctx.checkpoint({ trial: 60 });
+        throw new Error("crash at trial 60");
+      }
+      ctx.progress({ trial: 100 });
+      return "resumed";
+    });
+    await q.start();
+    const { id } = await q.submit("resumable");
+    expect(await q.result(id)).toBe("resumed");
+    expect(seen).toEqual([null, { trial: 60 }]);
+    expect((await q.get(id))?.progress).toEqual({ trial: 100 });
+    await q.stop();
+  });
+});
+
 describe("handlers that misbehave", () => {
   it("a handler that throws synchronously fails its attempt like a rejection", async () => {
     const q = new Optiq({ defaults: { maxAttempts: 1 } });
