@@ -57,6 +57,7 @@ export class Worker implements ExecutionHost {
   private heartbeatTimer: TimerHandle | null = null;
   private pollTimer: TimerHandle | null = null;
   private writeScheduled = false;
+  private writeTimer: TimerHandle | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private idleWaiters: (() => void)[] = [];
   /** When a claim last found nothing to do and nothing was scheduled (for health). */
@@ -132,6 +133,9 @@ export class Worker implements ExecutionHost {
       timeoutMs,
     );
     this.clearTimer("heartbeatTimer");
+    if (this.writeTimer !== null) this.config.clock.clearTimeout(this.writeTimer);
+    this.writeTimer = null;
+    this.writeScheduled = false;
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
     await unsubscribe?.();
@@ -414,19 +418,23 @@ export class Worker implements ExecutionHost {
   onCheckpoint(exec: Execution, state: unknown): void {
     toJson("checkpoint", state, this.config.maxPayloadBytes);
     exec.pendingCheckpoint = state;
-    this.scheduleWrites();
+    // a checkpoint is about surviving a crash: written at the next turn, not batched with progress
+    this.scheduleWrites(true);
   }
 
-  private scheduleWrites(): void {
-    if (this.writeScheduled) return;
+  private scheduleWrites(urgent = false): void {
+    const interval = urgent ? 0 : this.config.store.capabilities.writeIntervalMs;
+    if (this.writeScheduled && !(urgent && this.writeTimer !== null)) return;
+    if (this.writeTimer !== null) this.config.clock.clearTimeout(this.writeTimer);
+    this.writeTimer = null;
     this.writeScheduled = true;
     const flush = () => {
       this.writeScheduled = false;
+      this.writeTimer = null;
       void this.heartbeat(false);
     };
-    const interval = this.config.store.capabilities.writeIntervalMs;
     if (interval <= 0) setImmediate(flush);
-    else this.config.clock.setTimeout(flush, interval);
+    else this.writeTimer = this.config.clock.setTimeout(flush, interval);
   }
 
   /** Extends leases (all, or only attempts with unsaved progress) and learns of lost leases and cancels. */
