@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeJob, makeJobs } from "../../support/job-factory.js";
-import { type Harness, LEASE_MS, T0, add, addEach, claim, claimOne, drainIds, must } from "../harness.js";
+import { type Harness, LEASE_MS, T0, add, addEach, claim, drainIds, must } from "../harness.js";
 
 export function claimCases(h: Harness): void {
   describe("claim", () => {
