@@ -36,6 +36,13 @@ import { MemoryStore } from "./stores/memory/memory-store.js";
 import type { ResolvedDefinition } from "./worker/definition.js";
 import { Worker } from "./worker/worker.js";
 import { buildEnqueueJob } from "./submission.js";
+import {
+  isSandboxedHandler,
+  sandboxDefineOptions,
+  sandboxHandler,
+  type SandboxedHandler,
+  type SandboxSpec,
+} from "./sandbox/handler.js";
 
 export interface Submitted {
   id: string;
@@ -101,6 +108,8 @@ export class Optiq {
   private readonly rescuer: LeaseRescuer;
   private readonly cleaner: Cleaner;
   private readonly loopLag = new LoopLagMonitor();
+  /** Thread/process pools of sandboxed handlers; closed by stop(), restarted lazily. */
+  private readonly sandboxes = new Set<SandboxedHandler>();
   private lifecycle: Lifecycle = "idle";
   private readyPromise: Promise<void> | null = null;
   private unsubscribe: Unsubscribe | null = null;
@@ -160,9 +169,25 @@ export class Optiq {
     this.cleaner = new Cleaner(this.store, this.clock, this.logger, 60_000);
   }
 
-  /** Registers the handler of a job name, with per-name options. */
-  define<Input = unknown, Result = unknown>(name: string, handler: Handler<Input, Result>, options: DefineOptions = {}): this {
-    if (typeof handler !== "function") throw new ValidationError("handler", "must be a function");
+  /**
+   * Registers the handler of a job name, with per-name options. The handler
+   * is a function, or a sandbox spec `{ module, isolation: "thread" | "process", ... }`
+   * to run it in a pool of worker threads or child processes.
+   */
+  define<Input = unknown, Result = unknown>(
+    name: string,
+    handler: Handler<Input, Result> | SandboxSpec,
+    options: DefineOptions = {},
+  ): this {
+    if ((typeof handler === "object" && handler !== null) || isSandboxedHandler(handler)) {
+      const sandboxed = isSandboxedHandler(handler)
+        ? handler
+        : sandboxHandler(handler, { logger: this.logger, maxPayloadBytes: this.maxPayloadBytes });
+      this.register(name, sandboxed, sandboxDefineOptions(sandboxed, options, this.jobDefaults.abortGraceMs));
+      this.sandboxes.add(sandboxed);
+      return this;
+    }
+    if (typeof handler !== "function") throw new ValidationError("handler", "must be a function or a sandbox spec");
     this.register(name, handler as Handler, options);
     return this;
   }
@@ -420,6 +445,7 @@ export class Optiq {
     this.lifecycle = "stopping";
     try {
       await this.worker.stop(graceful, timeoutMs);
+      await Promise.all([...this.sandboxes].map((s) => s.close()));
       await this.rescuer.stop();
       await this.cleaner.stop();
       this.loopLag.stop();
@@ -450,7 +476,7 @@ export class Optiq {
     await this.store.configure({ groups: this.groups, retention: this.retention });
     this.unsubscribe = await this.store.subscribe({
       onFinished: (ids) => this.onFinished(ids),
-      onAvailable: () => undefined,
+      onResync: () => this.onFinished(this.waiters.ids()),
     });
   }
 

@@ -24,6 +24,11 @@ export class ResultWaiters {
     return this.byId.size;
   }
 
+  /** Ids with waiters (to re-read after missed notifications). */
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
   has(id: string): boolean {
     return this.byId.has(id);
   }

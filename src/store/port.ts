@@ -210,6 +210,12 @@ export interface StoreListener {
   onFinished?(ids: readonly string[]): void;
   /** Cancellation was requested for these running jobs. */
   onCancelRequested?(ids: readonly string[]): void;
+  /**
+   * Notifications may have been missed (a listener connection was lost and
+   * restored, a process stalled past the change feed): re-read whatever is
+   * awaited. Rare; never a substitute for the events above.
+   */
+  onResync?(): void;
 }
 
 export type Unsubscribe = () => Promise<void>;

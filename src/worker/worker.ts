@@ -101,6 +101,11 @@ export class Worker implements ExecutionHost {
     this.unsubscribe = await this.config.store.subscribe({
       onAvailable: () => this.schedulePump(),
       onCancelRequested: (ids) => this.abortIds(ids),
+      // missed notifications: look for work, and learn of requested cancels from a heartbeat
+      onResync: () => {
+        this.schedulePump();
+        void this.heartbeat(true);
+      },
     });
     this.scheduleHeartbeat();
     if (this.config.pollIntervalMs !== null) this.schedulePoll(this.config.pollIntervalMs);

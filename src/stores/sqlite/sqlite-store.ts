@@ -585,6 +585,7 @@ export class SqliteStore implements Store {
     const finished: string[] = [];
     const cancelRequested: string[] = [];
     let available = false;
+    let gap = false;
     try {
       const version = s.dataVersion.get() ?? -1;
       if (version === this.seenVersion) return;
@@ -594,7 +595,7 @@ export class SqliteStore implements Store {
         const first = rows[0];
         if (first === undefined) break;
         // ids come from AUTOINCREMENT and are never reused: a hole means pruned before we read it
-        if (first.id > this.cursor + 1) available = true;
+        if (first.id > this.cursor + 1) gap = true;
         for (const r of rows) {
           this.cursor = r.id;
           if (r.origin === this.origin) continue;
@@ -609,7 +610,8 @@ export class SqliteStore implements Store {
     }
     if (finished.length > 0) this.dispatch((l) => l.onFinished?.(finished));
     if (cancelRequested.length > 0) this.dispatch((l) => l.onCancelRequested?.(cancelRequested));
-    if (available) this.dispatch((l) => l.onAvailable?.());
+    if (available || gap) this.dispatch((l) => l.onAvailable?.());
+    if (gap) this.dispatch((l) => l.onResync?.());
   }
 
   private claimIn(params: ClaimParams, fx: Effects): ClaimResult {
