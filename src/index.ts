@@ -13,5 +13,8 @@ export type { Logger } from "./core/logger.js";
 export type { Clock } from "./core/clock.js";
 export { systemClock } from "./core/clock.js";
 export * from "./core/errors.js";
+export { sandboxHandler } from "./sandbox/handler.js";
+export type { SandboxSpec, SandboxedHandler, SandboxHandlerOptions } from "./sandbox/handler.js";
+export type { Isolation, SandboxResourceLimits } from "./sandbox/pool.js";
 export { MemoryStore } from "./stores/memory/memory-store.js";
 export type * from "./store/port.js";

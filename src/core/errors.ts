@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   OPTIQ_LEASE_LOST: { status: 409, description: "The worker lost the job's lease (expired or rescued); its outcome was discarded." },
   OPTIQ_STORE: { status: 500, description: "The store failed (connection, constraint, migration); `cause` holds the driver error." },
   OPTIQ_ABORTED: { status: 499, description: "The operation was aborted by the caller's AbortSignal." },
+  OPTIQ_SANDBOX_CRASH: { status: 500, description: "A sandboxed handler's thread or process died; it is retried." },
+  OPTIQ_SANDBOX_MODULE: { status: 500, description: "A sandboxed handler's module is missing or exports no handler." },
 } as const satisfies Record<string, Omit<ErrorInfo, "code">>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -180,6 +182,49 @@ export class StoreError extends OptiqError {
 export class AbortedError extends OptiqError {
   constructor(message = "aborted by the caller", options?: { cause?: unknown }) {
     super("OPTIQ_ABORTED", message, options);
+  }
+}
+
+/** How a sandbox (worker thread or child process) running a handler died. */
+export interface SandboxCrashDetails {
+  readonly isolation: "thread" | "process";
+  /** The exit code, or null if it was killed by a signal or has not exited. */
+  readonly exitCode: number | null;
+  /** The signal that killed the process, e.g. "SIGKILL", or null. */
+  readonly signal: string | null;
+  /** It hit its memory limit (`resourceLimits`). */
+  readonly outOfMemory: boolean;
+}
+
+/** The thread or process running a sandboxed handler died; the attempt fails and is retried per the job's policy. */
+export class SandboxCrashError extends OptiqError implements SandboxCrashDetails {
+  readonly isolation: "thread" | "process";
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly outOfMemory: boolean;
+  constructor(message: string, details: SandboxCrashDetails, options?: { cause?: unknown }) {
+    super("OPTIQ_SANDBOX_CRASH", message, options);
+    this.isolation = details.isolation;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+    this.outOfMemory = details.outOfMemory;
+  }
+}
+
+/**
+ * A sandbox handler module does not exist (thrown by define), cannot be
+ * loaded or exports no handler (fails the attempt). Never retried: it extends
+ * NonRetryableError, with its own code.
+ */
+export class SandboxModuleError extends NonRetryableError {
+  override readonly code: ErrorCode = "OPTIQ_SANDBOX_MODULE";
+  override readonly status: number = ERROR_CODES.OPTIQ_SANDBOX_MODULE.status;
+  constructor(
+    message: string,
+    readonly module: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
 

@@ -68,6 +68,14 @@ const SAMPLES: Record<string, () => OptiqError> = {
   HandlerError: () => new api.HandlerError("handler failed"),
   LeaseLostError: () => new api.LeaseLostError("1"),
   StoreError: () => new api.StoreError("connection refused"),
+  SandboxCrashError: () =>
+    new api.SandboxCrashError("the sandbox child process was killed by signal SIGKILL", {
+      isolation: "process",
+      exitCode: null,
+      signal: "SIGKILL",
+      outOfMemory: false,
+    }),
+  SandboxModuleError: () => new api.SandboxModuleError("handler module exports no handler", "file:///app/h.js"),
   AbortedError: () => new api.AbortedError(),
 };
 
