@@ -60,11 +60,23 @@ export function assessHealth(
     const timeoutMs = exec.job.timeoutMs ?? exec.def.timeoutMs;
     const ageMs = now - exec.startedAt;
     if (timeoutMs !== null && ageMs > timeoutMs + exec.def.abortGraceMs) {
-      issues.push({ kind: "overdue", jobId: id, name, ageMs, message: `job ${id} (${name}) has run ${ageMs} ms, past its ${timeoutMs} ms timeout` });
+      issues.push({
+        kind: "overdue",
+        jobId: id,
+        name,
+        ageMs,
+        message: `job ${id} (${name}) has run ${ageMs} ms, past its ${timeoutMs} ms timeout`,
+      });
     }
     const quietMs = now - exec.lastProgressAt;
-    if (quietMs > thresholds.stuckAfterMs) {
-      issues.push({ kind: "no-progress", jobId: id, name, ageMs: quietMs, message: `job ${id} (${name}) has reported no progress for ${quietMs} ms` });
+    if (quietMs > worker.stuckAfterMs(exec)) {
+      issues.push({
+        kind: "no-progress",
+        jobId: id,
+        name,
+        ageMs: quietMs,
+        message: `job ${id} (${name}) has reported no progress for ${quietMs} ms`,
+      });
     }
   }
   for (const exec of worker.zombies) {
@@ -90,7 +102,11 @@ export function assessHealth(
     }
   }
   if (loopLagP99 !== null && loopLagP99 > thresholds.eventLoopLagMs) {
-    issues.push({ kind: "event-loop-lag", ageMs: Math.round(loopLagP99), message: `event-loop delay p99 is ${Math.round(loopLagP99)} ms` });
+    issues.push({
+      kind: "event-loop-lag",
+      ageMs: Math.round(loopLagP99),
+      message: `event-loop delay p99 is ${Math.round(loopLagP99)} ms`,
+    });
   }
   return { status: issues.length === 0 ? "healthy" : "degraded", issues, running: worker.isRunning };
 }

@@ -59,6 +59,9 @@ export interface ResolvedJobDefaults {
   backoffFn: BackoffFunction | null;
   priority: number;
   abortGraceMs: number;
+  /** null: use the queue's health threshold. */
+  stuckAfterMs: number | null;
+  onStuck: "report" | "abort";
 }
 
 export const MAX_ATTEMPTS = 1000;
@@ -72,9 +75,19 @@ export function resolveJobDefaults(
   if (typeof o !== "object" || o === null) throw new ValidationError(field, "must be an options object");
   const out = { ...base };
   if (o.timeoutMs !== undefined) out.timeoutMs = checkTimeout(`${field}.timeoutMs`, o.timeoutMs);
-  if (o.maxAttempts !== undefined) out.maxAttempts = checkInteger(`${field}.maxAttempts`, o.maxAttempts, 1, MAX_ATTEMPTS);
+  if (o.maxAttempts !== undefined)
+    out.maxAttempts = checkInteger(`${field}.maxAttempts`, o.maxAttempts, 1, MAX_ATTEMPTS);
   if (o.priority !== undefined) out.priority = checkPriority(`${field}.priority`, o.priority);
   if (o.abortGraceMs !== undefined) out.abortGraceMs = checkDuration(`${field}.abortGraceMs`, o.abortGraceMs);
+  if (o.stuckAfterMs !== undefined) {
+    out.stuckAfterMs = checkDuration(`${field}.stuckAfterMs`, o.stuckAfterMs, { allowZero: false });
+  }
+  if (o.onStuck !== undefined) {
+    if (o.onStuck !== "report" && o.onStuck !== "abort") {
+      throw new ValidationError(`${field}.onStuck`, 'must be "report" or "abort"');
+    }
+    out.onStuck = o.onStuck;
+  }
   if (typeof o.backoff === "function") {
     out.backoffFn = o.backoff;
   } else if (o.backoff !== undefined) {
@@ -91,6 +104,8 @@ export const BASE_JOB_DEFAULTS: ResolvedJobDefaults = {
   backoffFn: null,
   priority: 0,
   abortGraceMs: 1000,
+  stuckAfterMs: null,
+  onStuck: "report",
 };
 
 export function checkConcurrency(field: string, value: unknown): number {
@@ -105,10 +120,12 @@ export function resolveGroups(value: unknown): Map<string, GroupLimits> {
   for (const [name, limits] of Object.entries(value as Record<string, unknown>)) {
     const field = `options.groups.${name}`;
     checkString(field, name, 128);
-    if (typeof limits !== "object" || limits === null) throw new ValidationError(field, "must be { concurrency?, rateLimit? }");
+    if (typeof limits !== "object" || limits === null)
+      throw new ValidationError(field, "must be { concurrency?, rateLimit? }");
     const l = limits as Record<string, unknown>;
     const resolved: GroupLimits = {};
-    if (l.concurrency !== undefined) resolved.concurrency = checkInteger(`${field}.concurrency`, l.concurrency, 1, 1_000_000);
+    if (l.concurrency !== undefined)
+      resolved.concurrency = checkInteger(`${field}.concurrency`, l.concurrency, 1, 1_000_000);
     if (l.rateLimit !== undefined) resolved.rateLimit = checkRateLimit(`${field}.rateLimit`, l.rateLimit);
     out.set(name, resolved);
   }

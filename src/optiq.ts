@@ -126,11 +126,24 @@ export class Optiq {
     this.emitter = new TypedEmitter(this.logger);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.concurrency = checkConcurrency("options.concurrency", options.concurrency ?? 10);
-    this.maxQueued = options.maxQueued === undefined ? null : checkInteger("options.maxQueued", options.maxQueued, 1, Number.MAX_SAFE_INTEGER);
-    this.maxPayloadBytes = checkInteger("options.maxPayloadBytes", options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, 16, 256 * 1024 * 1024);
+    this.maxQueued =
+      options.maxQueued === undefined
+        ? null
+        : checkInteger("options.maxQueued", options.maxQueued, 1, Number.MAX_SAFE_INTEGER);
+    this.maxPayloadBytes = checkInteger(
+      "options.maxPayloadBytes",
+      options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD,
+      16,
+      256 * 1024 * 1024,
+    );
     this.retention = {
       maxAgeMs: checkDuration("options.retention.maxAgeMs", options.retention?.maxAgeMs ?? DEFAULT_RETENTION.maxAgeMs),
-      maxCount: checkInteger("options.retention.maxCount", options.retention?.maxCount ?? DEFAULT_RETENTION.maxCount, 0, Number.MAX_SAFE_INTEGER),
+      maxCount: checkInteger(
+        "options.retention.maxCount",
+        options.retention?.maxCount ?? DEFAULT_RETENTION.maxCount,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
     };
     this.jobDefaults = resolveJobDefaults("options.defaults", options.defaults, BASE_JOB_DEFAULTS);
     this.groups = resolveGroups(options.groups);
@@ -143,7 +156,9 @@ export class Optiq {
       stallAfterMs: checkDuration("options.stallAfterMs", options.stallAfterMs ?? 30_000),
       eventLoopLagMs: checkDuration("options.eventLoopLagMs", options.eventLoopLagMs ?? 200),
     };
-    const rateLimiter = options.rateLimit ? new SlidingWindowLimiter(checkRateLimit("options.rateLimit", options.rateLimit)) : null;
+    const rateLimiter = options.rateLimit
+      ? new SlidingWindowLimiter(checkRateLimit("options.rateLimit", options.rateLimit))
+      : null;
     this.waiters = new ResultWaiters(this.clock);
     this.statsRecorder = new StatsRecorder(this.clock.now());
     this.worker = new Worker({
@@ -159,6 +174,7 @@ export class Optiq {
       leaseMs: this.leaseMs,
       pollIntervalMs: this.pollIntervalMs,
       maxPayloadBytes: this.maxPayloadBytes,
+      stuckAfterMs: this.thresholds.stuckAfterMs,
       onIdle: () => void this.checkDrained(),
       onClaimed: () => {
         this.drainedEmitted = false;
@@ -205,8 +221,11 @@ export class Optiq {
     checkString("name", name, 128);
     if (typeof options !== "object" || options === null) throw new ValidationError("options", "must be an object");
     const resolved = resolveJobDefaults("options", options, this.jobDefaults);
-    const concurrency = options.concurrency === undefined ? Infinity : checkConcurrency("options.concurrency", options.concurrency);
-    const limiter = options.rateLimit ? new SlidingWindowLimiter(checkRateLimit("options.rateLimit", options.rateLimit)) : null;
+    const concurrency =
+      options.concurrency === undefined ? Infinity : checkConcurrency("options.concurrency", options.concurrency);
+    const limiter = options.rateLimit
+      ? new SlidingWindowLimiter(checkRateLimit("options.rateLimit", options.rateLimit))
+      : null;
     const previous = this.definitions.get(name);
     this.definitions.set(name, { name, handler, concurrency, limiter, ...resolved, busy: previous?.busy ?? 0 });
     if (handler) this.worker.schedulePump();
@@ -223,7 +242,8 @@ export class Optiq {
   async submitMany(items: readonly SubmitManyItem[]): Promise<Submitted[]> {
     if (!Array.isArray(items)) throw this.rejected(new ValidationError("items", "must be an array"));
     const jobs = items.map((item, i) => {
-      if (typeof item !== "object" || item === null) throw this.rejected(new ValidationError(`items[${i}]`, "must be { name, input?, options? }"));
+      if (typeof item !== "object" || item === null)
+        throw this.rejected(new ValidationError(`items[${i}]`, "must be { name, input?, options? }"));
       return this.prepare(item.name, item.input, item.options ?? {}, `items[${i}].`);
     });
     if (jobs.length === 0) return [];
@@ -272,12 +292,23 @@ export class Optiq {
       const j = jobs[i]!;
       this.statsRecorder.totals.submitted++;
       this.logger.debug({ jobId: r.id, name: j.name }, "job submitted");
-      if (wantEvent) this.emitter.emit("submitted", { id: r.id, name: j.name, priority: j.priority, runAt: j.runAt, group: j.group });
+      if (wantEvent)
+        this.emitter.emit("submitted", {
+          id: r.id,
+          name: j.name,
+          priority: j.priority,
+          runAt: j.runAt,
+          group: j.group,
+        });
     }
   }
 
   /** Event-driven wait for room in a full queue: woken when jobs start, finish or are cancelled. */
-  private waitForCapacity(deadline: number | null, signal: AbortSignal | undefined, last: QueueFullError): Promise<void> {
+  private waitForCapacity(
+    deadline: number | null,
+    signal: AbortSignal | undefined,
+    last: QueueFullError,
+  ): Promise<void> {
     if (signal?.aborted) return Promise.reject(new AbortedError("submit aborted while waiting for queue capacity"));
     return new Promise<void>((resolve, reject) => {
       const cleanup = () => {
@@ -329,7 +360,9 @@ export class Optiq {
   }
 
   /** Lists jobs, newest first. */
-  async list(params: { state?: JobState; name?: string; group?: string; beforeId?: string; limit?: number } = {}): Promise<Job[]> {
+  async list(
+    params: { state?: JobState; name?: string; group?: string; beforeId?: string; limit?: number } = {},
+  ): Promise<Job[]> {
     await this.ready();
     const limit = checkInteger("limit", params.limit ?? 50, 1, 1000);
     return this.store.list({ ...params, limit });
@@ -363,7 +396,8 @@ export class Optiq {
    */
   async cancel(id: string, options: { reason?: string } = {}): Promise<boolean> {
     checkString("id", id, 64);
-    const reason = options.reason === undefined ? "cancelled by request" : checkString("options.reason", options.reason, 1000);
+    const reason =
+      options.reason === undefined ? "cancelled by request" : checkString("options.reason", options.reason, 1000);
     await this.ready();
     const outcome = await this.store.cancel({ id, reason, now: this.clock.now() });
     if (outcome === "cancelled") {

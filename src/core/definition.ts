@@ -48,6 +48,10 @@ export interface DefineOptions {
   priority?: number;
   /** After an abort, how long the handler may take to stop before the job is settled anyway. */
   abortGraceMs?: number;
+  /** A running job without progress for this long is stuck (health() names it). Default: the queue's stuckAfterMs. */
+  stuckAfterMs?: number;
+  /** What to do with a stuck job: only report it in health() (default), or abort the attempt (retried per policy). */
+  onStuck?: "report" | "abort";
 }
 
 /** Options of submit(). */

@@ -15,16 +15,35 @@ export const ERROR_CODES = {
   OPTIQ_PAYLOAD_TOO_LARGE: { status: 413, description: "The serialised input or result exceeds the configured limit." },
   OPTIQ_QUEUE_FULL: { status: 429, description: "`maxQueued` jobs are already waiting; the job was not accepted." },
   OPTIQ_NOT_FOUND: { status: 404, description: "No job with this id exists (or it was removed by retention)." },
-  OPTIQ_JOB_FAILED: { status: 500, description: "The job ended `failed`; `cause` holds the last error, `attempts` the count." },
+  OPTIQ_JOB_FAILED: {
+    status: 500,
+    description: "The job ended `failed`; `cause` holds the last error, `attempts` the count.",
+  },
   OPTIQ_JOB_CANCELLED: { status: 409, description: "The job ended `cancelled`; `reason` says why." },
-  OPTIQ_WAIT_TIMEOUT: { status: 408, description: "`result()` gave up waiting after `timeoutMs`; the job itself goes on." },
+  OPTIQ_WAIT_TIMEOUT: {
+    status: 408,
+    description: "`result()` gave up waiting after `timeoutMs`; the job itself goes on.",
+  },
   OPTIQ_JOB_TIMEOUT: { status: 500, description: "An attempt ran longer than its `timeoutMs` and was aborted." },
-  OPTIQ_SHUTDOWN: { status: 503, description: "The worker shut down while the job ran; the job ends `cancelled` with reason shutdown." },
+  OPTIQ_JOB_STUCK: {
+    status: 500,
+    description: 'An attempt reported no progress for its `stuckAfterMs` under `onStuck: "abort"`, and was aborted.',
+  },
+  OPTIQ_SHUTDOWN: {
+    status: 503,
+    description: "The worker shut down while the job ran; the job ends `cancelled` with reason shutdown.",
+  },
   OPTIQ_NOT_RUNNING: { status: 503, description: "The queue is stopped or stopping and accepts no submissions." },
   OPTIQ_NON_RETRYABLE: { status: 500, description: "Thrown by a handler to fail the job at once, without retries." },
   OPTIQ_HANDLER_ERROR: { status: 500, description: "A handler threw or rejected with a value that is not an Error." },
-  OPTIQ_LEASE_LOST: { status: 409, description: "The worker lost the job's lease (expired or rescued); its outcome was discarded." },
-  OPTIQ_STORE: { status: 500, description: "The store failed (connection, constraint, migration); `cause` holds the driver error." },
+  OPTIQ_LEASE_LOST: {
+    status: 409,
+    description: "The worker lost the job's lease (expired or rescued); its outcome was discarded.",
+  },
+  OPTIQ_STORE: {
+    status: 500,
+    description: "The store failed (connection, constraint, migration); `cause` holds the driver error.",
+  },
   OPTIQ_ABORTED: { status: 499, description: "The operation was aborted by the caller's AbortSignal." },
   OPTIQ_SANDBOX_CRASH: { status: 500, description: "A sandboxed handler's thread or process died; it is retried." },
   OPTIQ_SANDBOX_MODULE: { status: 500, description: "A sandboxed handler's module is missing or exports no handler." },
@@ -121,6 +140,13 @@ export class WaitTimeoutError extends OptiqError {
 export class JobTimeoutError extends OptiqError {
   constructor(readonly timeoutMs: number) {
     super("OPTIQ_JOB_TIMEOUT", `attempt timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The abort reason of an attempt that reported no progress for too long (policy `onStuck: "abort"`). */
+export class JobStuckError extends OptiqError {
+  constructor(readonly quietMs: number) {
+    super("OPTIQ_JOB_STUCK", `no progress reported for ${quietMs} ms; aborted as stuck`);
   }
 }
 

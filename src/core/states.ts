@@ -19,7 +19,11 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: "queued", to: "cancelled", on: "cancel() before it started" },
   { from: "running", to: "completed", on: "handler returned a value" },
   { from: "running", to: "failed", on: "handler threw and no attempt is left, or NonRetryableError" },
-  { from: "running", to: "queued", on: "handler threw, lease expired or timed out, and attempts remain (after backoff)" },
+  {
+    from: "running",
+    to: "queued",
+    on: "handler threw, lease expired or timed out, and attempts remain (after backoff)",
+  },
   { from: "running", to: "cancelled", on: "cancel() while running, or shutdown; once the work has stopped" },
 ];
 

@@ -21,7 +21,15 @@ const WINDOW_MS = 60_000;
 
 /** This process's counters: every update O(1), no per-job storage. */
 export class StatsRecorder {
-  readonly totals: Totals = { submitted: 0, started: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, rejected: 0 };
+  readonly totals: Totals = {
+    submitted: 0,
+    started: 0,
+    completed: 0,
+    failed: 0,
+    retried: 0,
+    cancelled: 0,
+    rejected: 0,
+  };
   private readonly queueWait: WindowedHistogram;
   private readonly runTime: WindowedHistogram;
   private readonly throughput: ThroughputMeter;

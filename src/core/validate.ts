@@ -126,7 +126,9 @@ function findUnserialisable(value: unknown, path: string, seen: Set<object>): { 
   if (typeof value !== "object" || value === null) return null;
   if (seen.has(value)) return { path, why: "is a circular reference" };
   seen.add(value);
-  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v] as const)
+    : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
   for (const [suffix, child] of entries) {
     if (child === undefined && !Array.isArray(value)) continue;
     const bad = findUnserialisable(child, `${path}${suffix}`, seen);

@@ -16,6 +16,8 @@ export interface ResolvedDefinition {
   readonly backoffFn: BackoffFunction | null;
   readonly priority: number;
   readonly abortGraceMs: number;
+  readonly stuckAfterMs: number | null;
+  readonly onStuck: "report" | "abort";
   /** Handlers of this name still running here (slots in use). */
   busy: number;
 }

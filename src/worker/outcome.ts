@@ -1,6 +1,7 @@
 import { backoffDelay } from "../core/backoff.js";
 import {
   JobCancelledError,
+  JobStuckError,
   JobTimeoutError,
   NonRetryableError,
   OptiqError,
@@ -40,7 +41,7 @@ export function outcomeOfValue(exec: Execution, value: unknown, maxBytes: number
 export function outcomeOfAbort(exec: Execution, reason: OptiqError, now: number): Outcome | null {
   if (reason instanceof JobCancelledError) return { kind: "cancelled", reason: reason.reason };
   if (reason instanceof ShutdownError) return { kind: "cancelled", reason: "shutdown" };
-  if (reason instanceof JobTimeoutError) return outcomeOfError(exec, reason, now);
+  if (reason instanceof JobTimeoutError || reason instanceof JobStuckError) return outcomeOfError(exec, reason, now);
   return null; // lease lost: the store refuses any outcome from us
 }
 

@@ -91,7 +91,8 @@ export class SettlementQueue {
   private async saveLastWrites(batch: { exec: Execution }[]): Promise<void> {
     const entries = [];
     for (const { exec } of batch) {
-      if (exec.hasPendingWrites) entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
+      if (exec.hasPendingWrites)
+        entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
     }
     if (entries.length === 0) return;
     await this.store.heartbeat({ workerId: this.workerId, entries, leaseMs: this.leaseMs, now: this.clock.now() });

@@ -1,5 +1,12 @@
 import type { Clock, TimerHandle } from "../core/clock.js";
-import { JobCancelledError, JobTimeoutError, LeaseLostError, OptiqError, ShutdownError } from "../core/errors.js";
+import {
+  JobCancelledError,
+  JobStuckError,
+  JobTimeoutError,
+  LeaseLostError,
+  OptiqError,
+  ShutdownError,
+} from "../core/errors.js";
 import type { TypedEmitter } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
 import type { SlidingWindowLimiter } from "../core/rate-limiter.js";
@@ -25,6 +32,8 @@ export interface WorkerConfig {
   /** Polling backstop for stores shared with other processes; null for none. */
   pollIntervalMs: number | null;
   maxPayloadBytes: number;
+  /** Default for definitions without their own stuckAfterMs. */
+  stuckAfterMs: number;
   /** Called when this worker saw nothing queued and nothing running. */
   onIdle: () => void;
   /** Called after a claim took jobs (queued count dropped). */
@@ -219,7 +228,13 @@ export class Worker implements ExecutionHost {
     let jobs: ClaimedJob[];
     let nextRunAt: number | null;
     try {
-      ({ jobs, nextRunAt } = await store.claim({ workerId: this.workerId, limit, names, leaseMs: this.config.leaseMs, now }));
+      ({ jobs, nextRunAt } = await store.claim({
+        workerId: this.workerId,
+        limit,
+        names,
+        leaseMs: this.config.leaseMs,
+        now,
+      }));
     } catch (err) {
       this.config.logger.error({ err }, "claiming jobs failed; retrying");
       this.wakeAt_(clock.now() + CLAIM_RETRY_MS);
@@ -245,7 +260,10 @@ export class Worker implements ExecutionHost {
     if (!def?.handler) {
       // claim only asks for defined names; a store returning others is a bug, but never lose the job
       const exec = new Execution(job, def ?? fallbackDefinition(job.name), now, this);
-      this.finalize(exec, outcomeOfError(exec, new OptiqError("OPTIQ_UNKNOWN_JOB_NAME", `no handler for ${job.name}`), now));
+      this.finalize(
+        exec,
+        outcomeOfError(exec, new OptiqError("OPTIQ_UNKNOWN_JOB_NAME", `no handler for ${job.name}`), now),
+      );
       return;
     }
     this.config.rateLimiter?.take(now);
@@ -399,7 +417,8 @@ export class Worker implements ExecutionHost {
   /** The reason given to cancel() lives in the store (the cancel may have come from another process). */
   private async reportCancelled(exec: Execution, outcome: Outcome): Promise<void> {
     const { id, name, attempt } = exec.job;
-    let reason = outcome.kind === "cancelled" && !(exec.abortReason instanceof JobCancelledError) ? outcome.reason : null;
+    let reason =
+      outcome.kind === "cancelled" && !(exec.abortReason instanceof JobCancelledError) ? outcome.reason : null;
     if (reason === null) {
       const job = await this.config.store.get(id).catch(() => null);
       reason = job?.cancelReason ?? "cancelled";
@@ -469,9 +488,25 @@ export class Worker implements ExecutionHost {
     }
   }
 
+  /** How long an attempt may go without progress before it counts as stuck. */
+  stuckAfterMs(exec: Execution): number {
+    return exec.def.stuckAfterMs ?? this.config.stuckAfterMs;
+  }
+
+  /** Aborts stuck attempts of names whose policy says so (checked at each heartbeat). */
+  abortStuck(): void {
+    const now = this.config.clock.now();
+    for (const exec of [...this.executions.values()]) {
+      if (exec.def.onStuck !== "abort") continue;
+      const quietMs = now - exec.lastProgressAt;
+      if (quietMs > this.stuckAfterMs(exec)) this.abort(exec, new JobStuckError(quietMs));
+    }
+  }
+
   private scheduleHeartbeat(): void {
     const every = Math.max(10, Math.floor(this.config.leaseMs / 3));
     this.heartbeatTimer = this.config.clock.setTimeout(() => {
+      this.abortStuck();
       void this.heartbeat(true).finally(() => {
         if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
       });
@@ -568,6 +603,8 @@ function fallbackDefinition(name: string): ResolvedDefinition {
     backoffFn: null,
     priority: 0,
     abortGraceMs: 0,
+    stuckAfterMs: null,
+    onStuck: "report",
     busy: 0,
   };
 }

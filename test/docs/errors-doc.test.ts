@@ -61,6 +61,7 @@ const SAMPLES: Record<string, () => OptiqError> = {
   JobCancelledError: () => new api.JobCancelledError("1", "no longer needed"),
   WaitTimeoutError: () => new api.WaitTimeoutError("1", 100, "running"),
   JobTimeoutError: () => new api.JobTimeoutError(100),
+  JobStuckError: () => new api.JobStuckError(600_000),
   NotRunningError: () => new api.NotRunningError(),
   ShutdownError: () => new api.ShutdownError(),
   NonRetryableError: () => new api.NonRetryableError("bad input"),

@@ -23,10 +23,40 @@ describe("health", () => {
     await clock.advance(1);
     const health = await q.health();
     expect(health.status).toBe("degraded");
-    expect(health.issues).toEqual([expect.objectContaining({ kind: "no-progress", jobId: id, name: "quiet", ageMs: 60_001 })]);
+    expect(health.issues).toEqual([
+      expect.objectContaining({ kind: "no-progress", jobId: id, name: "quiet", ageMs: 60_001 }),
+    ]);
     release();
     await q.result(id);
     expect((await q.health()).status).toBe("healthy");
+    await q.stop();
+  });
+
+  it("a name with onStuck: abort has its quiet attempts aborted (reason OPTIQ_JOB_STUCK) and retried", async () => {
+    const clock = new FakeClock();
+    const q = new Optiq({ clock, leaseMs: 3000 });
+    const reasons: string[] = [];
+    q.define(
+      "may-hang",
+      (job, ctx) =>
+        new Promise((resolve, reject) => {
+          if (job.attempt === 2) return resolve("second try");
+          ctx.progress("starting");
+          ctx.signal.addEventListener("abort", () => {
+            reasons.push((ctx.signal.reason as { code: string }).code);
+            reject(ctx.signal.reason);
+          });
+        }),
+      { stuckAfterMs: 5000, onStuck: "abort", backoff: { type: "fixed", delayMs: 0, jitter: false } },
+    );
+    await q.start();
+    const { id } = await q.submit("may-hang");
+    await clock.advance(5000);
+    expect(reasons).toEqual([]); // not yet: exactly stuckAfterMs is not past it
+    await clock.advance(1000); // the next heartbeat tick sees 6 s without progress
+    expect(await q.result(id)).toBe("second try");
+    expect(reasons).toEqual(["OPTIQ_JOB_STUCK"]);
+    expect((await q.get(id))?.errors.map((e) => e.error.code)).toEqual(["OPTIQ_JOB_STUCK"]);
     await q.stop();
   });
 
