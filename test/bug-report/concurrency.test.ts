@@ -26,7 +26,9 @@ async function runConcurrent(jobs: number, concurrency: number) {
     return { seed, best };
   });
   await q.start();
-  const submitted = await q.submitMany(Array.from({ length: jobs }, (_, i) => ({ name: "optimize", input: { seed: i } })));
+  const submitted = await q.submitMany(
+    Array.from({ length: jobs }, (_, i) => ({ name: "optimize", input: { seed: i } })),
+  );
   const results = await Promise.all(submitted.map((s) => q.result<{ seed: number; best: number }>(s.id)));
   const stats = await q.stats();
   await q.stop();
@@ -63,8 +65,13 @@ describe("concurrent optimizations", () => {
     const failed = settled.filter((s) => s.status === "rejected");
     const ok = settled.filter((s): s is PromiseFulfilledResult<unknown> => s.status === "fulfilled");
     expect(failed).toHaveLength(10);
-    for (const f of failed) expect((f as PromiseRejectedResult).reason).toMatchObject({ code: "OPTIQ_JOB_FAILED", attempts: 1 });
-    expect(ok.map((o) => o.value)).toEqual(Array.from({ length: 100 }, (_, i) => i).filter((i) => i % 10 !== 0).map((i) => i * 2));
+    for (const f of failed)
+      expect((f as PromiseRejectedResult).reason).toMatchObject({ code: "OPTIQ_JOB_FAILED", attempts: 1 });
+    expect(ok.map((o) => o.value)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i)
+        .filter((i) => i % 10 !== 0)
+        .map((i) => i * 2),
+    );
     const stats = await q.stats();
     expect(stats.counts).toMatchObject({ completed: 90, failed: 10, queued: 0, running: 0 });
     expect(stats.totals).toMatchObject({ completed: 90, failed: 10 });
@@ -86,7 +93,8 @@ describe("concurrent optimizations", () => {
     await q.start();
     const settled = await Promise.allSettled(subs.map((s) => q.result(s.id)));
     expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(50);
-    for (let i = 1; i < 100; i += 2) expect((settled[i] as PromiseRejectedResult).reason).toMatchObject({ code: "OPTIQ_JOB_CANCELLED" });
+    for (let i = 1; i < 100; i += 2)
+      expect((settled[i] as PromiseRejectedResult).reason).toMatchObject({ code: "OPTIQ_JOB_CANCELLED" });
     expect(ran.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
     const stats = await q.stats();
     expect(stats.counts).toEqual({ queued: 0, running: 0, completed: 50, failed: 0, cancelled: 50 });

@@ -57,7 +57,10 @@ describe("job lifecycle", () => {
     const err = await q.result(id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobFailedError);
     expect(err).toMatchObject({ attempts: 2, message: expect.stringContaining("attempt 2 broke") });
-    expect((err as JobFailedError).cause).toMatchObject({ message: "attempt 2 broke", cause: { name: "TypeError", message: "root cause" } });
+    expect((err as JobFailedError).cause).toMatchObject({
+      message: "attempt 2 broke",
+      cause: { name: "TypeError", message: "root cause" },
+    });
     expect(seen).toEqual(["running", "queued", "running", "failed"]);
     const job = await q.get(id);
     expect(job?.state).toBe("failed");

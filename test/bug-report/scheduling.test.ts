@@ -28,7 +28,14 @@ describe("scheduling", () => {
       order.push(job.input as string);
       return null;
     });
-    for (const [input, priority] of [["low-1", 0], ["high-1", 10], ["mid-1", 5], ["low-2", 0], ["high-2", 10], ["mid-2", 5]] as const) {
+    for (const [input, priority] of [
+      ["low-1", 0],
+      ["high-1", 10],
+      ["mid-1", 5],
+      ["low-2", 0],
+      ["high-2", 10],
+      ["mid-2", 5],
+    ] as const) {
       await q.submit("opt", input, { priority });
     }
     await q.start();

@@ -83,7 +83,9 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
     await a.waitFor(/^ready$/);
     const { id } = await producer.submit("trials", { trials: 100, msPerTrial: 2, pauseAt: 60 });
     await a.waitFor(new RegExp(`^checkpoint ${id} 60$`));
-    await expect.poll(async () => (await producer.get(id))?.checkpoint, { timeout: 10_000 }).toEqual({ trial: 60, sum: sumOfSquares(60) });
+    await expect
+      .poll(async () => (await producer.get(id))?.checkpoint, { timeout: 10_000 })
+      .toEqual({ trial: 60, sum: sumOfSquares(60) });
     a.child.kill("SIGKILL");
     const b = spawnWorker({ LEASE_MS: "1000" });
     const result = await producer.result(id, { timeoutMs: 30_000 });
@@ -92,7 +94,9 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
   });
 
   it("1000 jobs queued, the app stopped and started again: all 1000 complete, each once", async () => {
-    const subs = await producer.submitMany(Array.from({ length: 1000 }, (_, i) => ({ name: "work", input: { ms: 2, i } })));
+    const subs = await producer.submitMany(
+      Array.from({ length: 1000 }, (_, i) => ({ name: "work", input: { ms: 2, i } })),
+    );
     const a = spawnWorker({ WORKER_CONCURRENCY: "20" });
     await a.waitFor(/^done /);
     a.child.kill("SIGTERM"); // graceful: running jobs finish, queued ones stay queued
@@ -109,7 +113,9 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
 
   if (kind === "postgres") {
     it("PostgreSQL connections terminated mid-run: every job still completes exactly once", async () => {
-      const subs = await producer.submitMany(Array.from({ length: 2000 }, (_, i) => ({ name: "work", input: { ms: 3, i } })));
+      const subs = await producer.submitMany(
+        Array.from({ length: 2000 }, (_, i) => ({ name: "work", input: { ms: 3, i } })),
+      );
       const ws = [spawnWorker({ WORKER_CONCURRENCY: "20" }), spawnWorker({ WORKER_CONCURRENCY: "20" })];
       await Promise.all(ws.map((w) => w.waitFor(/^done /)));
       let terminated = 0;
@@ -138,7 +144,9 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
       await Promise.all(ws.map((w) => w.waitFor(/^ready$/)));
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) {
-        const subs = await producer.submitMany(Array.from({ length: 1000 }, (_, j) => ({ name: "work", input: { i: i * 1000 + j } })));
+        const subs = await producer.submitMany(
+          Array.from({ length: 1000 }, (_, j) => ({ name: "work", input: { i: i * 1000 + j } })),
+        );
         ids.push(...subs.map((s) => s.id));
       }
       await Promise.all(ids.map((id) => producer.result(id, { timeoutMs: 120_000 })));

@@ -60,7 +60,11 @@ async function runScenario(actions: Action[]): Promise<void> {
     clock,
     concurrency: CONCURRENCY,
     groups: { g: { concurrency: GROUP_LIMIT } },
-    defaults: { maxAttempts: MAX_ATTEMPTS, backoff: { type: "fixed", delayMs: BACKOFF_MS, jitter: false }, abortGraceMs: 0 },
+    defaults: {
+      maxAttempts: MAX_ATTEMPTS,
+      backoff: { type: "fixed", delayMs: BACKOFF_MS, jitter: false },
+      abortGraceMs: 0,
+    },
     retention: { maxCount: 1_000_000 },
   });
   const model = new Map<string, ModelJob>();
@@ -75,7 +79,8 @@ async function runScenario(actions: Action[]): Promise<void> {
     else {
       if (m.state !== "queued") violations.push(`job ${job.id} started while ${m.state}`);
       if (m.runAt > clock.now()) violations.push(`job ${job.id} started before its runAt`);
-      if (job.attempt !== m.attempt + 1) violations.push(`job ${job.id} attempt ${job.attempt}, expected ${m.attempt + 1}`);
+      if (job.attempt !== m.attempt + 1)
+        violations.push(`job ${job.id} attempt ${job.attempt}, expected ${m.attempt + 1}`);
       m.state = "running";
       m.attempt = job.attempt;
     }
@@ -95,7 +100,8 @@ async function runScenario(actions: Action[]): Promise<void> {
   }
   await q.start();
 
-  const runningOf = (predicate: (m: ModelJob) => boolean) => [...model.values()].filter((m) => m.state === "running" && predicate(m)).length;
+  const runningOf = (predicate: (m: ModelJob) => boolean) =>
+    [...model.values()].filter((m) => m.state === "running" && predicate(m)).length;
 
   for (const action of actions) {
     const now = clock.now();
@@ -107,7 +113,14 @@ async function runScenario(actions: Action[]): Promise<void> {
           ...(action.group ? { group: "g" } : {}),
         });
         ids.push(id);
-        model.set(id, { name: action.name, group: action.group ? "g" : null, state: "queued", attempt: 0, runAt: now + action.delayMs, terminalEvents: 0 });
+        model.set(id, {
+          name: action.name,
+          group: action.group ? "g" : null,
+          state: "queued",
+          attempt: 0,
+          runAt: now + action.delayMs,
+          terminalEvents: 0,
+        });
         totals.submitted++;
         break;
       }
@@ -174,7 +187,8 @@ async function runScenario(actions: Action[]): Promise<void> {
         (m.name === "a" || runningOf((x) => x.name === "b") < B_CONCURRENCY) &&
         (m.group === null || runningOf((x) => x.group === "g") < GROUP_LIMIT),
     );
-    if (running < CONCURRENCY && fits) violations.push(`stalled at ${now}: runnable work and free capacity: ${JSON.stringify([...model])}`);
+    if (running < CONCURRENCY && fits)
+      violations.push(`stalled at ${now}: runnable work and free capacity: ${JSON.stringify([...model])}`);
     // the store agrees with the model, job by job; nothing is lost
     for (const [id, m] of model) {
       const job = await q.get(id);
@@ -185,7 +199,8 @@ async function runScenario(actions: Action[]): Promise<void> {
     const counts = await q.store.counts();
     const expected: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
     for (const m of model.values()) expected[m.state]++;
-    if (JSON.stringify(counts) !== JSON.stringify(expected)) violations.push(`counts ${JSON.stringify(counts)} ≠ model ${JSON.stringify(expected)}`);
+    if (JSON.stringify(counts) !== JSON.stringify(expected))
+      violations.push(`counts ${JSON.stringify(counts)} ≠ model ${JSON.stringify(expected)}`);
     const stats = await q.stats();
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) {
       if (stats.totals[k] !== totals[k]) violations.push(`totals.${k} = ${stats.totals[k]}, model ${totals[k]}`);

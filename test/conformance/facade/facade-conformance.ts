@@ -4,7 +4,14 @@
  * an event, with generous bounds.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JobCancelledError, Optiq, UnknownJobNameError, ValidationError, type OptiqOptions, type Store } from "../../../src/index.js";
+import {
+  JobCancelledError,
+  Optiq,
+  UnknownJobNameError,
+  ValidationError,
+  type OptiqOptions,
+  type Store,
+} from "../../../src/index.js";
 
 export interface StoreHandle {
   store: Store;
@@ -21,7 +28,11 @@ export interface StoreTraits {
   durable: boolean;
 }
 
-export function describeFacadeConformance(label: string, factory: () => Promise<StoreHandle>, traits: StoreTraits): void {
+export function describeFacadeConformance(
+  label: string,
+  factory: () => Promise<StoreHandle>,
+  traits: StoreTraits,
+): void {
   // cases that need a second instance on the same data exist only for shared stores
   const itShared = traits.shared ? it : () => undefined;
   const itDurable = traits.shared && traits.durable ? it : () => undefined;
@@ -170,32 +181,35 @@ export function describeFacadeConformance(label: string, factory: () => Promise<
       expect(await producer.result(id, { timeoutMs: 10_000 })).toBe("worked on a shared store");
     });
 
-    itShared("a cancel from another instance aborts the handler running in the worker within about a second", async () => {
-      if (!handle.reopen) throw new Error("a shared store's handle must offer reopen()");
-      const worker = make();
-      let aborted = 0;
-      let started!: () => void;
-      const running = new Promise<void>((r) => (started = r));
-      worker.define("long", (_job, c) => {
-        started();
-        return new Promise((_res, reject) =>
-          c.signal.addEventListener("abort", () => {
-            aborted = Date.now();
-            reject(c.signal.reason);
-          }),
-        );
-      });
-      await worker.start();
-      const producer = new Optiq({ store: handle.reopen(), pollIntervalMs: 200 });
-      queues.push(producer);
-      producer.declare("long");
-      const { id } = await producer.submit("long");
-      await running;
-      const cancelledAt = Date.now();
-      expect(await producer.cancel(id, { reason: "from afar" })).toBe(true);
-      await expect(producer.result(id, { timeoutMs: 10_000 })).rejects.toBeInstanceOf(JobCancelledError);
-      expect(aborted - cancelledAt).toBeLessThan(2000);
-    });
+    itShared(
+      "a cancel from another instance aborts the handler running in the worker within about a second",
+      async () => {
+        if (!handle.reopen) throw new Error("a shared store's handle must offer reopen()");
+        const worker = make();
+        let aborted = 0;
+        let started!: () => void;
+        const running = new Promise<void>((r) => (started = r));
+        worker.define("long", (_job, c) => {
+          started();
+          return new Promise((_res, reject) =>
+            c.signal.addEventListener("abort", () => {
+              aborted = Date.now();
+              reject(c.signal.reason);
+            }),
+          );
+        });
+        await worker.start();
+        const producer = new Optiq({ store: handle.reopen(), pollIntervalMs: 200 });
+        queues.push(producer);
+        producer.declare("long");
+        const { id } = await producer.submit("long");
+        await running;
+        const cancelledAt = Date.now();
+        expect(await producer.cancel(id, { reason: "from afar" })).toBe(true);
+        await expect(producer.result(id, { timeoutMs: 10_000 })).rejects.toBeInstanceOf(JobCancelledError);
+        expect(aborted - cancelledAt).toBeLessThan(2000);
+      },
+    );
 
     itDurable("a stopped worker's queued jobs run when a new worker starts on the same store", async () => {
       if (!handle.reopen) throw new Error("a shared store's handle must offer reopen()");
