@@ -250,6 +250,28 @@ export class Optiq {
     return this.enqueue(jobs, {});
   }
 
+  /**
+   * Submits inside your own database transaction (`tx`: for PostgreSQL, a
+   * `pg` client after BEGIN): the jobs exist exactly when you commit, and
+   * vanish if you roll back. Only for stores with transactional enqueue.
+   */
+  async submitWith(tx: unknown, items: readonly SubmitManyItem[]): Promise<Submitted[]> {
+    const enqueueWith = this.store.enqueueWith?.bind(this.store);
+    if (!this.store.capabilities.transactionalEnqueue || !enqueueWith) {
+      throw this.rejected(new ValidationError("store", "this store cannot enqueue inside a caller's transaction"));
+    }
+    if (!Array.isArray(items)) throw this.rejected(new ValidationError("items", "must be an array"));
+    const jobs = items.map((item, i) => this.prepare(item.name, item.input, item.options ?? {}, `items[${i}].`));
+    await this.ready();
+    try {
+      const results = await enqueueWith(tx, { jobs, now: this.clock.now(), maxQueued: this.maxQueued });
+      this.afterEnqueue(jobs, results);
+      return results;
+    } catch (err) {
+      throw this.rejected(err);
+    }
+  }
+
   private prepare(name: string, input: unknown, options: SubmitOptions, prefix: string): EnqueueJob {
     try {
       if (this.lifecycle === "stopping" || this.lifecycle === "stopped") throw new NotRunningError();

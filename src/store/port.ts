@@ -247,6 +247,13 @@ export interface Store {
 
   /** Resolves once the listener is live, so a caller can subscribe, then read, without a race. */
   subscribe(listener: StoreListener): Promise<Unsubscribe>;
+
+  /**
+   * Enqueues inside the caller's own transaction (`tx` is the store's kind of
+   * connection, e.g. a pg client in BEGIN): the jobs exist exactly when the
+   * caller commits. Present when capabilities.transactionalEnqueue is true.
+   */
+  enqueueWith?(tx: unknown, params: EnqueueParams): Promise<EnqueueResult[]>;
 }
 
 export type { AttemptError, Job };
