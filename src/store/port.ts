@@ -144,6 +144,13 @@ export interface SettleResult {
   state: JobState | null;
 }
 
+export interface ReleaseParams {
+  workerId: string;
+  /** Claimed jobs this worker will not start (it is stopping). */
+  jobs: readonly { id: string; attempt: number }[];
+  now: number;
+}
+
 export interface CancelParams {
   id: string;
   reason: string;
@@ -234,6 +241,12 @@ export interface Store {
   claim(params: ClaimParams): Promise<ClaimResult>;
   heartbeat(params: HeartbeatParams): Promise<HeartbeatResult>;
   settle(params: SettleParams): Promise<SettleResult[]>;
+  /**
+   * Returns claimed-but-unstarted jobs to the queue without using up an
+   * attempt (guarded like settle; a job whose cancel was requested ends
+   * `cancelled` instead). Returns the ids put back in the queue.
+   */
+  release(params: ReleaseParams): Promise<string[]>;
   cancel(params: CancelParams): Promise<CancelOutcome>;
   /** Returns expired leases to the queue, or fails/cancels them. */
   rescueExpired(params: RescueParams): Promise<RescueResult>;

@@ -77,7 +77,7 @@ export class SettlementQueue {
           now: this.clock.now(),
           settlements: batch.map(({ exec, outcome }) => ({ id: exec.job.id, attempt: exec.job.attempt, outcome })),
         });
-        this.onSettled(batch.map((b, i) => ({ ...b, result: results[i]! })));
+        this.onSettled(batch.map((b, i) => ({ exec: b.exec, outcome: b.outcome, result: results[i]! })));
         return;
       } catch (err) {
         const delay = Math.min(30_000, 100 * 2 ** Math.min(attempt, 8));

@@ -59,7 +59,8 @@ export class Worker implements ExecutionHost {
   readonly zombies = new Set<Execution>();
   private readonly settlements: SettlementQueue;
   private pumpScheduled = false;
-  private pumping = false;
+  /** The claim in flight, if any: stop() waits for it so no claimed job is left leased. */
+  private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private wakeTimer: TimerHandle | null = null;
   private wakeAt: number | null = null;
@@ -131,6 +132,7 @@ export class Worker implements ExecutionHost {
     this.running = false;
     this.clearTimer("wakeTimer");
     this.clearTimer("pollTimer");
+    await this.pumping;
     if (graceful && this.executions.size > 0) {
       await this.waitForIdle(timeoutMs);
     }
@@ -183,11 +185,14 @@ export class Worker implements ExecutionHost {
       this.pumpAgain = true;
       return;
     }
-    this.pumping = true;
+    this.pumping = this.claimOnce().then(
+      () => undefined,
+      (err: unknown) => this.config.logger.error({ err }, "claim loop failed"),
+    );
     try {
-      await this.claimOnce();
+      await this.pumping;
     } finally {
-      this.pumping = false;
+      this.pumping = null;
       if (this.pumpAgain) {
         this.pumpAgain = false;
         this.schedulePump();
@@ -241,6 +246,19 @@ export class Worker implements ExecutionHost {
       return 0;
     }
     this.lastClaimAt = now;
+    if (!this.running && jobs.length > 0) {
+      // stop() began while the claim was in flight: hand the jobs back, attempts undone
+      await store
+        .release({
+          workerId: this.workerId,
+          jobs: jobs.map((j) => ({ id: j.id, attempt: j.attempt })),
+          now: clock.now(),
+        })
+        .catch((err: unknown) =>
+          this.config.logger.error({ err }, "releasing claimed jobs failed; their leases will expire"),
+        );
+      return 0;
+    }
     const startedAt = clock.now();
     for (const job of jobs) this.startAttempt(job, startedAt);
     if (jobs.length > 0) this.config.onClaimed();

@@ -12,6 +12,9 @@ import {
   Optiq,
   RetryAfterError,
   WaitTimeoutError,
+  MemoryStore,
+  type ClaimParams,
+  type ClaimResult,
   type JobState,
 } from "../../src/index.js";
 import { FakeClock } from "../../src/testing.js";
@@ -408,6 +411,35 @@ describe("start and stop", () => {
     const job = await q.store.get(id);
     expect(job).toMatchObject({ state: "cancelled", cancelReason: "shutdown" });
     expect(clock.pending).toBe(0);
+  });
+
+  it("a claim still in flight when stop() begins hands its jobs back: queued again, attempt undone", async () => {
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    let claimStarted!: () => void;
+    const claiming = new Promise<void>((r) => (claimStarted = r));
+    class SlowClaimStore extends MemoryStore {
+      override async claim(params: ClaimParams): Promise<ClaimResult> {
+        if (params.names.size > 0) {
+          claimStarted();
+          await gate;
+        }
+        return super.claim(params);
+      }
+    }
+    const q = new Optiq({ store: new SlowClaimStore() });
+    let ran = false;
+    q.define("x", async () => {
+      ran = true;
+    });
+    const { id } = await q.submit("x");
+    await q.start();
+    await claiming;
+    const stopping = q.stop();
+    openGate();
+    await stopping;
+    expect(ran).toBe(false);
+    expect(await q.store.get(id)).toMatchObject({ state: "queued", attempt: 0, leaseOwner: null });
   });
 
   it("a forced stop aborts at once", async () => {

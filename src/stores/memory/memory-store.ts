@@ -16,6 +16,7 @@ import type {
   HeartbeatResult,
   ListParams,
   Outcome,
+  ReleaseParams,
   RescueParams,
   RescueResult,
   Retention,
@@ -28,13 +29,15 @@ import type {
   StoreListener,
   Unsubscribe,
 } from "../../store/port.js";
-import { MemoryRecord, dueBefore, runsBefore } from "./record.js";
+import { MemoryRecord, dueBefore, runsBefore, seqOf } from "./record.js";
+import { RecordTable } from "./record-table.js";
+import { RunQueue } from "./run-queue.js";
 
 /** Jobs of one (name, group) pair waiting to run, best first. */
 interface Lane {
   readonly name: string;
   readonly group: string | null;
-  readonly heap: Heap<MemoryRecord>;
+  readonly queue: RunQueue;
 }
 
 interface GroupState {
@@ -59,11 +62,14 @@ export class MemoryStore implements Store {
   };
 
   private seq = 0;
-  private readonly jobs = new Map<string, MemoryRecord>();
+  /** Every retained job, by seq. */
+  private readonly jobs = new RecordTable();
   private readonly keys = new Map<string, MemoryRecord>();
   private readonly lanes = new Map<string, Lane>();
   private readonly delayed = new Heap<MemoryRecord>(dueBefore);
-  private readonly leased = new Map<string, MemoryRecord>();
+  /** Leased (running) jobs in lease order, linked through the records: nothing allocated per lease. */
+  private leasedHead: MemoryRecord | null = null;
+  private leasedTail: MemoryRecord | null = null;
   private readonly finished = new Fifo<MemoryRecord>();
   private readonly groups = new Map<string, GroupState>();
   private readonly listeners = new Set<StoreListener>();
@@ -121,7 +127,6 @@ export class MemoryStore implements Store {
       const seq = ++this.seq;
       const rec = new MemoryRecord(
         seq,
-        String(seq),
         j.name,
         j.inputJson,
         j.priority,
@@ -133,10 +138,10 @@ export class MemoryStore implements Store {
         j.group,
         now,
       );
-      this.jobs.set(rec.id, rec);
+      this.jobs.add(rec);
       if (rec.key !== null) this.keys.set(rec.key, rec);
       this.stateCounts.queued++;
-      if (rec.runAt <= now) this.laneOf(rec).heap.push(rec);
+      if (rec.runAt <= now) this.laneOf(rec).queue.push(rec);
       else this.delayed.push(rec);
       created = true;
       results[i] = { id: rec.id, created: true };
@@ -170,7 +175,7 @@ export class MemoryStore implements Store {
 
     const eligible: Lane[] = [];
     for (const lane of this.lanes.values()) {
-      if (lane.heap.size > 0 && (nameBudget.get(lane.name) ?? 0) > 0 && budgetOf(lane.group) > 0) eligible.push(lane);
+      if (lane.queue.size > 0 && (nameBudget.get(lane.name) ?? 0) > 0 && budgetOf(lane.group) > 0) eligible.push(lane);
     }
 
     const jobs: ClaimedJob[] = [];
@@ -182,7 +187,8 @@ export class MemoryStore implements Store {
         const lane = eligible[i]!;
         const head = this.liveHead(lane);
         const usable =
-          head !== undefined && (nameBudget.get(lane.name) ?? 0) > 0 &&
+          head !== undefined &&
+          (nameBudget.get(lane.name) ?? 0) > 0 &&
           (lane.group === null || (groupBudget.get(lane.group) ?? Infinity) > 0);
         if (!usable) {
           eligible[i] = eligible[eligible.length - 1]!;
@@ -196,7 +202,7 @@ export class MemoryStore implements Store {
         }
       }
       if (best === undefined || bestIndex < 0) break;
-      eligible[bestIndex]!.heap.pop();
+      eligible[bestIndex]!.queue.pop();
       jobs.push(this.lease(best, workerId, leaseMs, now));
       limit--;
       nameBudget.set(best.name, (nameBudget.get(best.name) ?? 1) - 1);
@@ -214,7 +220,7 @@ export class MemoryStore implements Store {
     const lost: string[] = [];
     const cancelRequested: string[] = [];
     for (const entry of params.entries) {
-      const rec = this.jobs.get(entry.id);
+      const rec = this.jobs.get(seqOf(entry.id));
       if (!rec || rec.state !== "running" || rec.leaseOwner !== params.workerId || rec.attempt !== entry.attempt) {
         lost.push(entry.id);
         continue;
@@ -235,7 +241,7 @@ export class MemoryStore implements Store {
     const finished: string[] = [];
     let available = false;
     for (const s of params.settlements) {
-      const rec = this.jobs.get(s.id);
+      const rec = this.jobs.get(seqOf(s.id));
       if (!rec || rec.state !== "running" || rec.leaseOwner !== params.workerId || rec.attempt !== s.attempt) {
         results.push({ id: s.id, applied: false, state: rec?.state ?? null });
         continue;
@@ -243,7 +249,7 @@ export class MemoryStore implements Store {
       const outcome: Outcome = rec.cancelRequested
         ? { kind: "cancelled", reason: rec.cancelReason ?? "cancelled" }
         : s.outcome;
-      this.release(rec);
+      this.releaseLease(rec);
       available ||= rec.group !== null;
       switch (outcome.kind) {
         case "completed":
@@ -263,16 +269,39 @@ export class MemoryStore implements Store {
           available ||= outcome.runAt <= params.now;
           break;
       }
-      if ((rec.state as JobState) !== "queued") finished.push(rec.id);
-      results.push({ id: rec.id, applied: true, state: rec.state });
+      // s.id names this record (it was found by it): no need to rebuild the id string
+      if ((rec.state as JobState) !== "queued") finished.push(s.id);
+      results.push({ id: s.id, applied: true, state: rec.state });
     }
     if (finished.length > 0) this.emitFinished(finished);
     if (available) this.emitAvailable();
     return Promise.resolve(results);
   }
 
+  release(params: ReleaseParams): Promise<string[]> {
+    const released: string[] = [];
+    const cancelled: string[] = [];
+    for (const { id, attempt } of params.jobs) {
+      const rec = this.jobs.get(seqOf(id));
+      if (!rec || rec.state !== "running" || rec.leaseOwner !== params.workerId || rec.attempt !== attempt) continue;
+      this.releaseLease(rec);
+      if (rec.cancelRequested) {
+        this.markCancelled(rec, rec.cancelReason ?? "cancelled", params.now);
+        cancelled.push(id);
+        continue;
+      }
+      rec.attempt--;
+      rec.startedAt = null;
+      this.requeue(rec, rec.runAt, params.now);
+      released.push(id);
+    }
+    if (cancelled.length > 0) this.emitFinished(cancelled);
+    if (released.length > 0) this.emitAvailable();
+    return Promise.resolve(released);
+  }
+
   cancel(params: CancelParams): Promise<CancelOutcome> {
-    const rec = this.jobs.get(params.id);
+    const rec = this.jobs.get(seqOf(params.id));
     if (!rec) return Promise.resolve("not-found");
     if (rec.state === "queued") {
       // left in its lane or the delayed heap; claim skips non-queued heads
@@ -298,10 +327,11 @@ export class MemoryStore implements Store {
 
   rescueExpired(params: RescueParams): Promise<RescueResult> {
     const result: RescueResult = { requeued: [], failed: [], cancelled: [] };
-    for (const rec of this.leased.values()) {
+    for (let rec = this.leasedHead, next: MemoryRecord | null; rec !== null; rec = next) {
+      next = rec.leaseNext;
       if (result.requeued.length + result.failed.length + result.cancelled.length >= params.limit) break;
       if (rec.leaseExpiresAt === null || rec.leaseExpiresAt > params.now) continue;
-      this.release(rec);
+      this.releaseLease(rec);
       if (rec.cancelRequested) {
         this.markCancelled(rec, rec.cancelReason ?? "cancelled", params.now);
         result.cancelled.push(rec.id);
@@ -332,16 +362,15 @@ export class MemoryStore implements Store {
   }
 
   get(id: string): Promise<Job | null> {
-    return Promise.resolve(this.jobs.get(id)?.toJob() ?? null);
+    return Promise.resolve(this.jobs.get(seqOf(id))?.toJob() ?? null);
   }
 
   list(params: ListParams): Promise<Job[]> {
     // O(retained jobs): for dashboards and the CLI, never on the job path
-    const all = [...this.jobs.values()];
     const before = params.beforeId === undefined ? Infinity : Number(params.beforeId);
     const out: Job[] = [];
-    for (let i = all.length - 1; i >= 0 && out.length < params.limit; i--) {
-      const r = all[i]!;
+    for (const r of this.jobs.newestFirst()) {
+      if (out.length >= params.limit) break;
       if (r.seq >= before) continue;
       if (params.state !== undefined && r.state !== params.state) continue;
       if (params.name !== undefined && r.name !== params.name) continue;
@@ -367,7 +396,7 @@ export class MemoryStore implements Store {
     const laneKey = rec.group === null ? rec.name : `${rec.name}\u0000${rec.group}`;
     let lane = this.lanes.get(laneKey);
     if (!lane) {
-      lane = { name: rec.name, group: rec.group, heap: new Heap(runsBefore) };
+      lane = { name: rec.name, group: rec.group, queue: new RunQueue() };
       this.lanes.set(laneKey, lane);
     }
     return lane;
@@ -375,10 +404,10 @@ export class MemoryStore implements Store {
 
   /** The lane's best job still queued; cancelled ones are dropped lazily here. */
   private liveHead(lane: Lane): MemoryRecord | undefined {
-    let head = lane.heap.peek();
+    let head = lane.queue.peek();
     while (head !== undefined && head.state !== "queued") {
-      lane.heap.pop();
-      head = lane.heap.peek();
+      lane.queue.pop();
+      head = lane.queue.peek();
     }
     return head;
   }
@@ -396,7 +425,7 @@ export class MemoryStore implements Store {
   private promoteDue(now: number): void {
     for (let rec = this.delayed.peek(); rec !== undefined && rec.runAt <= now; rec = this.delayed.peek()) {
       this.delayed.pop();
-      if (rec.state === "queued") this.laneOf(rec).heap.push(rec);
+      if (rec.state === "queued") this.laneOf(rec).queue.push(rec);
     }
   }
 
@@ -409,7 +438,10 @@ export class MemoryStore implements Store {
     rec.lastProgressAt = null;
     rec.leaseOwner = workerId;
     rec.leaseExpiresAt = now + leaseMs;
-    this.leased.set(rec.id, rec);
+    rec.leasePrev = this.leasedTail;
+    if (this.leasedTail === null) this.leasedHead = rec;
+    else this.leasedTail.leaseNext = rec;
+    this.leasedTail = rec;
     if (rec.group !== null) {
       const g = this.groups.get(rec.group);
       if (g) {
@@ -436,11 +468,17 @@ export class MemoryStore implements Store {
   }
 
   /** Frees the lease and the group slot; the caller sets the next state. */
-  private release(rec: MemoryRecord): void {
+  private releaseLease(rec: MemoryRecord): void {
     this.stateCounts.running--;
     rec.leaseOwner = null;
     rec.leaseExpiresAt = null;
-    this.leased.delete(rec.id);
+    const { leasePrev: prev, leaseNext: next } = rec;
+    if (prev === null) this.leasedHead = next;
+    else prev.leaseNext = next;
+    if (next === null) this.leasedTail = prev;
+    else next.leasePrev = prev;
+    rec.leasePrev = null;
+    rec.leaseNext = null;
     if (rec.group !== null) {
       const g = this.groups.get(rec.group);
       if (g) g.running--;
@@ -451,7 +489,7 @@ export class MemoryStore implements Store {
     this.stateCounts.queued++;
     rec.state = "queued";
     rec.runAt = runAt;
-    if (runAt <= now) this.laneOf(rec).heap.push(rec);
+    if (runAt <= now) this.laneOf(rec).queue.push(rec);
     else this.delayed.push(rec);
   }
 
@@ -494,7 +532,7 @@ export class MemoryStore implements Store {
       const tooOld = now - (oldest.finishedAt ?? now) > maxAgeMs;
       if (!tooMany && !tooOld) break;
       this.finished.shift();
-      this.jobs.delete(oldest.id);
+      this.jobs.delete(oldest.seq);
       if (oldest.key !== null && this.keys.get(oldest.key) === oldest) this.keys.delete(oldest.key);
       this.stateCounts[oldest.state]--;
       removed++;

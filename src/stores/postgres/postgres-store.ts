@@ -14,6 +14,7 @@ import type {
   HeartbeatParams,
   HeartbeatResult,
   ListParams,
+  ReleaseParams,
   RescueParams,
   RescueResult,
   Retention,
@@ -842,6 +843,21 @@ export class PostgresStore implements Store {
       if (!r) return { id: s.id, applied: false, state: null };
       return firstIndex.get(k) === i ? r : { id: s.id, applied: false, state: r.state };
     });
+  }
+
+  // ---------------------------------------------------------------- release
+
+  async release(params: ReleaseParams): Promise<string[]> {
+    const jobs = params.jobs.filter((j) => validId(j.id));
+    if (jobs.length === 0) return [];
+    this.wrote();
+    const rows = await this.run<{ id: string; state: JobState }>(
+      "release",
+      this.sql.release,
+      [params.workerId, params.now, jobs.map((j) => j.id), jobs.map((j) => j.attempt)],
+      false,
+    );
+    return rows.filter((r) => r.state === "queued").map((r) => String(r.id));
   }
 
   // ---------------------------------------------------------------- cancel

@@ -439,6 +439,41 @@ export class Sql {
     );
   }
 
+  /**
+   * $1 worker, $2 now, $3 ids, $4 attempts: claimed jobs the worker will not
+   * start go back to the queue with their attempt undone (a requested cancel
+   * ends them cancelled instead). Returns the rows changed.
+   */
+  get release(): Statement {
+    const s = this.s;
+    const reason = `coalesce(j.cancel_reason, 'cancelled')`;
+    return this.named(
+      "release",
+      `WITH input AS (SELECT * FROM unnest($3::bigint[], $4::int[]) AS x(id, attempt)),
+      held AS (${this.guarded("input", "")}),
+      done AS (
+        UPDATE ${s}.jobs j
+        SET state = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
+            attempt = CASE WHEN j.cancel_requested THEN j.attempt ELSE j.attempt - 1 END,
+            started_at = CASE WHEN j.cancel_requested THEN j.started_at ELSE NULL END,
+            finished_at = CASE WHEN j.cancel_requested THEN $2::float8 ELSE j.finished_at END,
+            error = CASE WHEN j.cancel_requested THEN ${cancelledError(reason)} ELSE j.error END,
+            cancel_reason = CASE WHEN j.cancel_requested THEN ${reason} ELSE j.cancel_reason END,
+            lease_owner = NULL,
+            lease_expires_at = NULL
+        FROM held x
+        WHERE j.id = x.id
+        RETURNING j.id, j.state, j.group_name, j.run_at
+      ),
+      notes AS (
+        ${this.notifyFinished("done", "r.state = 'cancelled'")}
+        UNION ALL
+        ${this.notifyAvailableIf(`SELECT 1 FROM done d WHERE d.state = 'queued'`)}
+      )
+      SELECT done.id::text AS id, done.state, (SELECT count(*) FROM notes) AS notified FROM done`,
+    );
+  }
+
   /** $1 ids: current states (for settlements the guard refused). */
   get states(): Statement {
     return this.named("states", `SELECT id::text AS id, state FROM ${this.s}.jobs WHERE id = ANY ($1::bigint[])`);

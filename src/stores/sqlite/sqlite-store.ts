@@ -15,6 +15,7 @@ import type {
   HeartbeatResult,
   ListParams,
   Outcome,
+  ReleaseParams,
   RescueParams,
   RescueResult,
   Retention,
@@ -363,6 +364,32 @@ export class SqliteStore implements Store {
           results.push({ id: st.id, applied: true, state });
         }
         return results;
+      }),
+    );
+  }
+
+  release(params: ReleaseParams): Promise<string[]> {
+    return this.attempt("release", () =>
+      this.write((fx) => {
+        const s = this.s();
+        const released: string[] = [];
+        for (const { id, attempt } of params.jobs) {
+          const rowid = rowId(id);
+          if (rowid === null) continue;
+          const guard = { id: rowid, owner: params.workerId, attempt, now: params.now };
+          if (s.releaseClaim.run(guard).changes === 1) {
+            fx.move("running", "queued");
+            fx.available = true;
+            released.push(id);
+            continue;
+          }
+          const row = s.leaseRow.get(rowid);
+          if (row?.state === "running" && row.lease_owner === params.workerId && row.attempt === attempt) {
+            // its cancel was requested while we held it: it ends cancelled, as a settle would
+            this.applyOutcome(row, { kind: "cancelled", reason: row.cancel_reason ?? "cancelled" }, params.now, fx);
+          }
+        }
+        return released;
       }),
     );
   }

@@ -239,6 +239,11 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE jobs SET state = 'queued', error = @error, errors = @errors, run_at = @runAt, ${RELEASE}
        WHERE ${GUARD}`,
     ),
+    releaseClaim: prep<Guard>(
+      db,
+      `UPDATE jobs SET state = 'queued', attempt = attempt - 1, started_at = NULL, ${RELEASE}
+       WHERE ${GUARD} AND cancel_requested = 0`,
+    ),
     cancelRunning: prep<Guard & { reason: string; error: string }>(
       db,
       `UPDATE jobs SET state = 'cancelled', cancel_reason = @reason, error = @error, finished_at = @now, ${RELEASE}
