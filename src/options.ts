@@ -36,6 +36,13 @@ export interface OptiqOptions {
   defaults?: Omit<DefineOptions, "concurrency" | "rateLimit">;
   /** How long a worker's lease lasts without a heartbeat. Default 30 s; heartbeats every third of it. */
   leaseMs?: number;
+  /**
+   * Jobs claimed ahead of free slots, so the next one starts the moment a slot
+   * frees and claims come in batches. Default: `concurrency` on durable
+   * stores (where a claim is a database round trip), 0 on the memory store.
+   * Prefetched jobs are leased to this worker; stop() hands them back.
+   */
+  prefetch?: number;
   /** Backstop polling for stores shared with other processes. Default 1 s (memory store: off). */
   pollIntervalMs?: number;
   /** health(): a running job without progress for this long is reported. Default 10 min. */

@@ -172,6 +172,12 @@ export class Optiq {
       rateLimiter,
       definitions: this.definitions,
       leaseMs: this.leaseMs,
+      prefetch: checkInteger(
+        "options.prefetch",
+        options.prefetch ?? (this.store.capabilities.durable ? Math.min(this.concurrency, 1000) : 0),
+        0,
+        100_000,
+      ),
       pollIntervalMs: this.pollIntervalMs,
       maxPayloadBytes: this.maxPayloadBytes,
       stuckAfterMs: this.thresholds.stuckAfterMs,

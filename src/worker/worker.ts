@@ -16,6 +16,7 @@ import type { ClaimedJob, Outcome, Store, Unsubscribe } from "../store/port.js";
 import type { ResolvedDefinition } from "./definition.js";
 import { Execution, type ExecutionHost } from "./execution.js";
 import { outcomeOfAbort, outcomeOfError, outcomeOfValue } from "./outcome.js";
+import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { SettlementQueue, type SettledItem } from "./settlement-queue.js";
 
 export interface WorkerConfig {
@@ -29,6 +30,8 @@ export interface WorkerConfig {
   rateLimiter: SlidingWindowLimiter | null;
   definitions: ReadonlyMap<string, ResolvedDefinition>;
   leaseMs: number;
+  /** Jobs claimed ahead of free slots (0: claim only for free slots). */
+  prefetch: number;
   /** Polling backstop for stores shared with other processes; null for none. */
   pollIntervalMs: number | null;
   maxPayloadBytes: number;
@@ -58,6 +61,7 @@ export class Worker implements ExecutionHost {
   /** Finalized attempts whose handler ignored its abort and is still running. */
   readonly zombies = new Set<Execution>();
   private readonly settlements: SettlementQueue;
+  private readonly buffer = new PrefetchBuffer();
   private pumpScheduled = false;
   /** The claim in flight, if any: stop() waits for it so no claimed job is left leased. */
   private pumping: Promise<void> | null = null;
@@ -133,6 +137,7 @@ export class Worker implements ExecutionHost {
     this.clearTimer("wakeTimer");
     this.clearTimer("pollTimer");
     await this.pumping;
+    await this.releaseJobs(this.buffer.drain());
     if (graceful && this.executions.size > 0) {
       await this.waitForIdle(timeoutMs);
     }
@@ -168,6 +173,48 @@ export class Worker implements ExecutionHost {
     for (const id of ids) {
       const exec = this.executions.get(id);
       if (exec) this.abort(exec, new JobCancelledError(id, "cancel requested"));
+      const buffered = this.buffer.remove(id);
+      if (buffered) this.finishUnstarted(buffered, { kind: "cancelled", reason: "cancel requested" });
+    }
+  }
+
+  /** Settles a prefetched job that never started (its cancel was requested). */
+  private finishUnstarted(job: ClaimedJob, outcome: Outcome): void {
+    const def = this.config.definitions.get(job.name) ?? fallbackDefinition(job.name);
+    const exec = new Execution(job, def, this.config.clock.now(), this);
+    exec.handlerSettled = true;
+    this.finalize(exec, outcome);
+  }
+
+  private async releaseJobs(jobs: ClaimedJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.config.store
+      .release({
+        workerId: this.workerId,
+        jobs: jobs.map((j) => ({ id: j.id, attempt: j.attempt })),
+        now: this.config.clock.now(),
+      })
+      .catch((err: unknown) =>
+        this.config.logger.error({ err }, "releasing claimed jobs failed; their leases will expire"),
+      );
+  }
+
+  /** Whether a claimed job may start now: a free slot, room under its name's limits. */
+  private canStart(job: ClaimedJob, now: number): boolean {
+    const def = this.config.definitions.get(job.name);
+    if (this.busySlots >= this.config.concurrency) return false;
+    if (!def?.handler) return true; // startAttempt fails it at once
+    if (def.busy >= def.concurrency) return false;
+    if (this.config.rateLimiter && this.config.rateLimiter.available(now) === 0) return false;
+    return !def.limiter || def.limiter.available(now) > 0;
+  }
+
+  /** Starts prefetched jobs into free slots, with no store round trip. */
+  private startBuffered(now: number): void {
+    while (this.buffer.size > 0 && this.busySlots < this.config.concurrency) {
+      const job = this.buffer.takeFirst((j) => this.canStart(j, now));
+      if (!job) return;
+      this.startAttempt(job, now);
     }
   }
 
@@ -205,18 +252,23 @@ export class Worker implements ExecutionHost {
     if (!this.running) return 0;
     const { clock, store, definitions, rateLimiter } = this.config;
     const now = clock.now();
-    let limit = this.config.concurrency - this.busySlots;
+    this.startBuffered(now);
+    let free = this.config.concurrency - this.busySlots;
     let wakeAt: number | null = null;
-    if (rateLimiter && limit > 0) {
+    if (rateLimiter && free > 0) {
       const tokens = rateLimiter.available(now);
       if (tokens === 0) wakeAt = rateLimiter.nextAvailableAt(now);
-      limit = Math.min(limit, tokens);
+      free = Math.min(free, tokens);
     }
+    // rate-limited starts are decided at start time: prefetching them would only hold leases
+    const room = rateLimiter ? 0 : Math.max(0, this.config.prefetch - this.buffer.size);
+    const limit = Math.max(0, free - this.buffer.size) + room;
     const names = new Map<string, number>();
     if (limit > 0) {
       for (const def of definitions.values()) {
         if (!def.handler) continue;
-        let n = Math.min(limit, def.concurrency - def.busy);
+        const limited = def.limiter !== null || def.concurrency !== Infinity;
+        let n = limited ? Math.min(limit, def.concurrency - def.busy - this.buffer.countOf(def.name)) : limit;
         if (def.limiter && n > 0) {
           const tokens = def.limiter.available(now);
           if (tokens === 0) wakeAt = min(wakeAt, def.limiter.nextAvailableAt(now));
@@ -248,19 +300,14 @@ export class Worker implements ExecutionHost {
     this.lastClaimAt = now;
     if (!this.running && jobs.length > 0) {
       // stop() began while the claim was in flight: hand the jobs back, attempts undone
-      await store
-        .release({
-          workerId: this.workerId,
-          jobs: jobs.map((j) => ({ id: j.id, attempt: j.attempt })),
-          now: clock.now(),
-        })
-        .catch((err: unknown) =>
-          this.config.logger.error({ err }, "releasing claimed jobs failed; their leases will expire"),
-        );
+      await this.releaseJobs(jobs);
       return 0;
     }
     const startedAt = clock.now();
-    for (const job of jobs) this.startAttempt(job, startedAt);
+    for (const job of jobs) {
+      if (this.buffer.size === 0 && this.canStart(job, startedAt)) this.startAttempt(job, startedAt);
+      else this.buffer.push(job);
+    }
     if (jobs.length > 0) this.config.onClaimed();
     if (jobs.length === limit) {
       this.schedulePump(); // there may be more
@@ -269,7 +316,9 @@ export class Worker implements ExecutionHost {
       if (wakeAt !== null) this.wakeAt_(wakeAt);
     }
     this.nextWakeAt = wakeAt;
-    if (jobs.length === 0 && this.busySlots === 0 && this.executions.size === 0) this.config.onIdle();
+    if (jobs.length === 0 && this.busySlots === 0 && this.executions.size === 0 && this.buffer.size === 0) {
+      this.config.onIdle();
+    }
     return jobs.length;
   }
 
@@ -337,6 +386,7 @@ export class Worker implements ExecutionHost {
     else if (threw) outcome = outcomeOfError(exec, error, now);
     else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
     this.finalize(exec, outcome);
+    if (this.running) this.startBuffered(now);
     this.schedulePump();
   }
 
@@ -482,12 +532,11 @@ export class Worker implements ExecutionHost {
   /** Extends leases (all, or only attempts with unsaved progress) and learns of lost leases and cancels. */
   async heartbeat(all: boolean): Promise<void> {
     const entries = [];
-    const execs: Execution[] = [];
     for (const exec of this.executions.values()) {
       if (!all && !exec.hasPendingWrites) continue;
       entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
-      execs.push(exec);
     }
+    if (all) for (const job of this.buffer) entries.push({ id: job.id, attempt: job.attempt });
     if (entries.length === 0) return;
     try {
       const { lost, cancelRequested } = await this.config.store.heartbeat({
@@ -499,6 +548,7 @@ export class Worker implements ExecutionHost {
       for (const id of lost) {
         const exec = this.executions.get(id);
         if (exec) this.abort(exec, new LeaseLostError(id), 0);
+        this.buffer.remove(id); // rescued elsewhere before it started here
       }
       this.abortIds(cancelRequested);
     } catch (err) {

@@ -1,0 +1,94 @@
+/**
+ * Prefetch: jobs claimed ahead of free slots start without a store round
+ * trip, stay leased (heartbeats cover them), can be cancelled before they
+ * start, and go back to the queue unstarted when the worker stops.
+ */
+import { describe, expect, it } from "vitest";
+import { JobCancelledError, Optiq } from "../../src/index.js";
+import { FakeClock } from "../../src/testing.js";
+
+function blockingQueue(clock: FakeClock, options: { prefetch: number; leaseMs?: number }) {
+  const q = new Optiq({ clock, concurrency: 1, ...options });
+  const started: unknown[] = [];
+  const release: (() => void)[] = [];
+  q.define("block", (job) => {
+    started.push(job.input);
+    return new Promise<string>((r) => release.push(() => r(`done ${String(job.input)}`)));
+  });
+  return { q, started, release };
+}
+
+describe("prefetch", () => {
+  it("holds claimed jobs leased, starts them as slots free, in priority order", async () => {
+    const clock = new FakeClock();
+    const { q, started, release } = blockingQueue(clock, { prefetch: 3 });
+    const subs = await q.submitMany(
+      [0, 1, 2, 3, 4].map((i) => ({ name: "block", input: i, options: { priority: i === 4 ? 9 : 0 } })),
+    );
+    await q.start();
+    await clock.advance(1);
+    expect(started).toEqual([4]);
+    // one running + three prefetched are leased; one waits in the store
+    expect(await q.store.counts()).toMatchObject({ running: 4, queued: 1 });
+    for (let i = 0; i < 5; i++) {
+      release.shift()!();
+      await clock.advance(1);
+    }
+    expect(started).toEqual([4, 0, 1, 2, 3]);
+    expect(await Promise.all(subs.map((s) => q.result(s.id)))).toEqual([0, 1, 2, 3, 4].map((i) => `done ${i}`));
+    await q.stop();
+  });
+
+  it("a prefetched job is heartbeated, never rescued, however long the running one takes", async () => {
+    const clock = new FakeClock();
+    const { q, started, release } = blockingQueue(clock, { prefetch: 1, leaseMs: 3000 });
+    const [, second] = await q.submitMany([
+      { name: "block", input: "a" },
+      { name: "block", input: "b" },
+    ]);
+    await q.start();
+    for (let i = 0; i < 10; i++) await clock.advance(1000); // ten seconds: three leases long
+    release.shift()!();
+    await clock.advance(1);
+    expect(started).toEqual(["a", "b"]);
+    release.shift()!();
+    await expect(q.result(second!.id)).resolves.toBe("done b");
+    expect((await q.get(second!.id))?.attempt).toBe(1);
+    await q.stop();
+  });
+
+  it("a prefetched job cancelled before it starts ends cancelled and never runs", async () => {
+    const clock = new FakeClock();
+    const { q, started, release } = blockingQueue(clock, { prefetch: 2 });
+    const [, second] = await q.submitMany([
+      { name: "block", input: "a" },
+      { name: "block", input: "b" },
+    ]);
+    await q.start();
+    await clock.advance(1);
+    expect((await q.get(second!.id))?.state).toBe("running"); // leased, in the buffer
+    expect(await q.cancel(second!.id, { reason: "not needed" })).toBe(true);
+    await expect(q.result(second!.id)).rejects.toBeInstanceOf(JobCancelledError);
+    release.shift()!();
+    await clock.advance(1);
+    expect(started).toEqual(["a"]);
+    expect(await q.get(second!.id)).toMatchObject({ state: "cancelled", cancelReason: "not needed" });
+    await q.stop();
+  });
+
+  it("stop hands prefetched jobs back: queued again, attempt undone", async () => {
+    const clock = new FakeClock();
+    const { q, release } = blockingQueue(clock, { prefetch: 2 });
+    const subs = await q.submitMany(["a", "b", "c"].map((input) => ({ name: "block", input })));
+    await q.start();
+    await clock.advance(1);
+    const stopping = q.stop({ graceful: true, timeoutMs: 10_000 });
+    release.shift()!();
+    await clock.advance(1);
+    await stopping;
+    expect((await q.store.get(subs[0]!.id))?.state).toBe("completed");
+    for (const s of subs.slice(1)) {
+      expect(await q.store.get(s.id)).toMatchObject({ state: "queued", attempt: 0, leaseOwner: null });
+    }
+  });
+});
