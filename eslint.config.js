@@ -8,7 +8,22 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setImmediate: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", URL: "readonly", AbortController: "readonly", AbortSignal: "readonly", queueMicrotask: "readonly", structuredClone: "readonly", performance: "readonly" },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setImmediate: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        AbortController: "readonly",
+        AbortSignal: "readonly",
+        queueMicrotask: "readonly",
+        structuredClone: "readonly",
+        performance: "readonly",
+      },
     },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
@@ -31,7 +46,18 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["../store*", "../stores/*", "../worker/*", "../server/*", "pg", "better-sqlite3", "node:fs", "node:net"] },
+        {
+          patterns: [
+            "../store*",
+            "../stores/*",
+            "../worker/*",
+            "../server/*",
+            "pg",
+            "better-sqlite3",
+            "node:fs",
+            "node:net",
+          ],
+        },
       ],
     },
   },
