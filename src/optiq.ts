@@ -21,6 +21,7 @@ import { checkDuration, checkInteger, checkRateLimit, checkString } from "./core
 import { LoopLagMonitor, assessHealth, type Health, type HealthThresholds } from "./health.js";
 import {
   BASE_JOB_DEFAULTS,
+  resolvePrefetch,
   checkConcurrency,
   checkLeaseMs,
   resolveGroups,
@@ -172,12 +173,7 @@ export class Optiq {
       rateLimiter,
       definitions: this.definitions,
       leaseMs: this.leaseMs,
-      prefetch: checkInteger(
-        "options.prefetch",
-        options.prefetch ?? (this.store.capabilities.durable ? Math.min(this.concurrency, 1000) : 0),
-        0,
-        100_000,
-      ),
+      prefetch: resolvePrefetch(options.prefetch, this.store.capabilities.durable),
       pollIntervalMs: this.pollIntervalMs,
       maxPayloadBytes: this.maxPayloadBytes,
       stuckAfterMs: this.thresholds.stuckAfterMs,

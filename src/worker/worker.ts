@@ -30,8 +30,12 @@ export interface WorkerConfig {
   rateLimiter: SlidingWindowLimiter | null;
   definitions: ReadonlyMap<string, ResolvedDefinition>;
   leaseMs: number;
-  /** Jobs claimed ahead of free slots (0: claim only for free slots). */
-  prefetch: number;
+  /**
+   * Jobs claimed ahead of free slots (0: claim only for free slots). "auto"
+   * holds about PREFETCH_TARGET_MS of work: many short jobs, none of long
+   * ones (a worker must not hoard long jobs other workers could run).
+   */
+  prefetch: number | "auto";
   /** Polling backstop for stores shared with other processes; null for none. */
   pollIntervalMs: number | null;
   maxPayloadBytes: number;
@@ -44,6 +48,9 @@ export interface WorkerConfig {
 }
 
 const CLAIM_RETRY_MS = 1000;
+/** With prefetch "auto": buffer about this much work, by the recent mean run time. */
+const PREFETCH_TARGET_MS = 50;
+const PREFETCH_MAX = 1000;
 
 /**
  * The claim loop. Modes: stopped → running (claims whenever slots are free
@@ -62,6 +69,8 @@ export class Worker implements ExecutionHost {
   readonly zombies = new Set<Execution>();
   private readonly settlements: SettlementQueue;
   private readonly buffer = new PrefetchBuffer();
+  /** Moving average of attempt run times here, for prefetch "auto"; null until one ran. */
+  private meanRunMs: number | null = null;
   private pumpScheduled = false;
   /** The claim in flight, if any: stop() waits for it so no claimed job is left leased. */
   private pumping: Promise<void> | null = null;
@@ -199,6 +208,15 @@ export class Worker implements ExecutionHost {
       );
   }
 
+  /** How many jobs to hold beyond the free slots now. */
+  prefetchLimit(): number {
+    const { prefetch, concurrency } = this.config;
+    if (prefetch !== "auto") return prefetch;
+    if (this.meanRunMs === null) return 0; // nothing known yet: do not hoard what may be long jobs
+    const slots = concurrency === Infinity ? PREFETCH_MAX : concurrency;
+    return Math.min(PREFETCH_MAX, Math.round((slots * PREFETCH_TARGET_MS) / Math.max(this.meanRunMs, 0.01)));
+  }
+
   /** Whether a claimed job may start now: a free slot, room under its name's limits. */
   private canStart(job: ClaimedJob, now: number): boolean {
     const def = this.config.definitions.get(job.name);
@@ -261,7 +279,7 @@ export class Worker implements ExecutionHost {
       free = Math.min(free, tokens);
     }
     // rate-limited starts are decided at start time: prefetching them would only hold leases
-    const room = rateLimiter ? 0 : Math.max(0, this.config.prefetch - this.buffer.size);
+    const room = rateLimiter ? 0 : Math.max(0, this.prefetchLimit() - this.buffer.size);
     const limit = Math.max(0, free - this.buffer.size) + room;
     const names = new Map<string, number>();
     if (limit > 0) {
@@ -381,6 +399,8 @@ export class Worker implements ExecutionHost {
       return;
     }
     const now = this.config.clock.now();
+    const runMs = now - exec.startedAt;
+    this.meanRunMs = this.meanRunMs === null ? runMs : this.meanRunMs * 0.9 + runMs * 0.1;
     let outcome: Outcome | null;
     if (exec.abortReason) outcome = outcomeOfAbort(exec, exec.abortReason, now);
     else if (threw) outcome = outcomeOfError(exec, error, now);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { JobCancelledError, Optiq } from "../../src/index.js";
-import { FakeClock } from "../../src/testing.js";
+import { FakeClock, flushPromises } from "../../src/testing.js";
 
 function blockingQueue(clock: FakeClock, options: { prefetch: number; leaseMs?: number }) {
   const q = new Optiq({ clock, concurrency: 1, ...options });
@@ -89,6 +89,37 @@ describe("prefetch", () => {
     expect((await q.store.get(subs[0]!.id))?.state).toBe("completed");
     for (const s of subs.slice(1)) {
       expect(await q.store.get(s.id)).toMatchObject({ state: "queued", attempt: 0, leaseOwner: null });
+    }
+  });
+
+  it('"auto" prefetches short jobs but never hoards long ones', async () => {
+    for (const [runMs, expectAhead] of [
+      [1, true],
+      [60_000, false],
+    ] as const) {
+      const clock = new FakeClock();
+      const q = new Optiq({ clock, concurrency: 2, prefetch: "auto" });
+      q.define(
+        "job",
+        (_job, ctx) =>
+          new Promise((resolve, reject) => {
+            const t = clock.setTimeout(() => resolve(null), runMs);
+            ctx.signal.addEventListener("abort", () => {
+              clock.clearTimeout(t);
+              reject(ctx.signal.reason);
+            });
+          }),
+      );
+      await q.submitMany(Array.from({ length: 40 }, () => ({ name: "job" })));
+      await q.start();
+      await flushPromises();
+      // nothing is known of run times yet: only the free slots were claimed
+      expect((await q.store.counts()).running).toBe(2);
+      await clock.advance(runMs); // the first two finish: now the mean run time is known
+      const leased = (await q.store.counts()).running;
+      if (expectAhead) expect(leased).toBeGreaterThan(2);
+      else expect(leased).toBe(2);
+      await q.stop({ graceful: false, timeoutMs: 100 });
     }
   });
 });
