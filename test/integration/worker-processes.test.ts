@@ -122,7 +122,8 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
       for (let round = 0; round < 3; round++) {
         terminated += await withClient(async (c) => {
           const r = await c.query(
-            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'optiq' AND pid <> pg_backend_pid()`,
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+            [`optiq-it-${target.env.OPTIQ_STORE!.slice("pg:".length)}`.slice(0, 63)],
           );
           return r.rowCount ?? 0;
         });
