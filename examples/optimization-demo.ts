@@ -7,7 +7,11 @@
  * every few hundred evaluations and stops when its signal aborts. On the way
  * the demo shows priorities, a rate-limited group ("gpu": 4 at a time, at
  * most 50 starts per second), retries after a transient failure, a permanent
- * failure, and cancellation of queued and of running jobs. Everything random
+ * failure, and cancellation of queued and of running jobs. Alongside run a
+ * few heavier "tune" jobs — a resumable evolution strategy on 10-dimensional
+ * Rastrigin — in a pool of worker threads (a sandbox): CPU-bound work that
+ * never stalls the queue, checkpointed as it goes, one of them cancelled
+ * mid-run (its thread stops). Everything random
  * comes from a seeded PRNG, so every run submits the same jobs and finds the
  * same optima.
  */
@@ -44,6 +48,14 @@ queue.define<JobInput, OptimizeResult>("optimize", async (job, ctx) => {
     throw new Error("simulated transient device error (the retry succeeds)");
   }
   return optimize(input, { signal: ctx.signal, progress: (p) => ctx.progress(p) });
+});
+
+// the heavy jobs run in worker threads: they checkpoint, resume after a crash, and stop when cancelled
+const TUNE_JOBS = 4;
+queue.define("tune", {
+  module: new URL("./handlers/optimize-handler.ts", import.meta.url),
+  isolation: "thread",
+  poolSize: 2,
 });
 
 // ------------------------------------------------------------------- the jobs
@@ -89,8 +101,14 @@ queue.on("retrying", (e) => {
 });
 queue.on("failed", (e) => running.delete(e.id));
 queue.on("cancelled", (e) => running.delete(e.id));
+const tuneIds = new Set<string>();
+const tuneResults = new Map<string, { fn: string; best: number; trials: number; evaluations: number }>();
 queue.on("completed", (e) => {
   running.delete(e.id);
+  if (tuneIds.has(e.id)) {
+    tuneResults.set(e.id, e.result as { fn: string; best: number; trials: number; evaluations: number });
+    return;
+  }
   const input = inputs.get(e.id)!;
   const r = e.result as OptimizeResult;
   const byDims = best.get(input.fn)!;
@@ -150,6 +168,16 @@ for (const s of submitted.slice(-40).filter((_, i) => i % 8 === 1)) {
 }
 // and pick a few to cancel once they run (at their first progress report)
 for (const i of [101, 353, 607]) cancelWhileRunning.add(submitted[i]!.id);
+// the heavy jobs, one of which is cancelled while its thread computes
+const tunes = await queue.submitMany(
+  Array.from({ length: TUNE_JOBS }, (_, i) => ({
+    name: "tune",
+    input: { fn: "rastrigin", dims: 10, trials: 40, evalsPerTrial: 4000, seed: SEED + i },
+    options: { priority: 5 },
+  })),
+);
+for (const t of tunes) tuneIds.add(t.id);
+cancelWhileRunning.add(tunes[TUNE_JOBS - 1]!.id);
 
 await drained;
 await status.stop();
@@ -161,7 +189,8 @@ await queue.stop();
 const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
 console.log(
   `\n${JOBS} jobs in ${seconds} s (${cancelledQueued} cancelled while queued, ` +
-    `${3 - cancelWhileRunning.size} while running, ${retries} retried after a transient error). Final stats():`,
+    `${4 - cancelWhileRunning.size} while running, ${retries} retried after a transient error), ` +
+    `plus ${TUNE_JOBS} sandboxed tune jobs. Final stats():`,
 );
 console.log(JSON.stringify(finalStats, null, 2));
 const DIMS = [2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -184,5 +213,15 @@ for (const fn of FUNCTION_NAMES) {
   console.log(
     `  ${fn.padEnd(10)} f = ${b.value.toExponential(3)} in ${dims} dims after ${b.evaluations} evaluations ` +
       `(job ${b.id}), x = [${b.x.join(", ")}]`,
+  );
+}
+console.log("\nSandboxed tune jobs (10-dimensional Rastrigin, worker threads):");
+for (const t of tunes) {
+  const r = tuneResults.get(t.id);
+  const job = await queue.get(t.id).catch(() => null);
+  console.log(
+    r
+      ? `  job ${t.id}: f = ${r.best.toExponential(3)} after ${r.trials} trials, ${r.evaluations} evaluations`
+      : `  job ${t.id}: ${job?.state ?? "cancelled"}`,
   );
 }
