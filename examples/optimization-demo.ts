@@ -182,6 +182,8 @@ cancelWhileRunning.add(tunes[TUNE_JOBS - 1]!.id);
 await drained;
 await status.stop();
 const finalStats = await queue.stats();
+const tuneStates = new Map<string, string>();
+for (const t of tunes) tuneStates.set(t.id, (await queue.get(t.id))?.state ?? "removed");
 await queue.stop();
 
 // ----------------------------------------------------------------- the report
@@ -218,10 +220,9 @@ for (const fn of FUNCTION_NAMES) {
 console.log("\nSandboxed tune jobs (10-dimensional Rastrigin, worker threads):");
 for (const t of tunes) {
   const r = tuneResults.get(t.id);
-  const job = await queue.get(t.id).catch(() => null);
   console.log(
     r
       ? `  job ${t.id}: f = ${r.best.toExponential(3)} after ${r.trials} trials, ${r.evaluations} evaluations`
-      : `  job ${t.id}: ${job?.state ?? "cancelled"}`,
+      : `  job ${t.id}: ${tuneStates.get(t.id) ?? "not finished"}`,
   );
 }

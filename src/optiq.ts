@@ -520,8 +520,15 @@ export class Optiq {
     }
   }
 
-  /** Opens the store once (also for processes that only submit and wait). */
+  /**
+   * Opens the store once (also for processes that only submit and wait).
+   * Once stop() has begun, the store stays closed: every operation but
+   * start() rejects with NotRunningError instead of quietly reopening it.
+   */
   private ready(): Promise<void> {
+    if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
+      return Promise.reject(new NotRunningError("the queue is stopped; start() it again to use it"));
+    }
     this.readyPromise ??= this.open().catch((err: unknown) => {
       this.readyPromise = null;
       throw err;

@@ -15,7 +15,8 @@ export function serializeError(value: unknown, depth = 0): SerializedError {
   return { name: "NonErrorThrown", code: "OPTIQ_HANDLER_ERROR", message: `non-Error thrown: ${safeString(value)}` };
 }
 
-function safeString(value: unknown): string {
+/** A short printable form of any thrown value. */
+export function safeString(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   try {
     const json = JSON.stringify(value);

@@ -7,6 +7,7 @@ import {
   SandboxModuleError,
   ValidationError,
 } from "../core/errors.js";
+import { safeString } from "../core/serialize-error.js";
 
 /**
  * Messages between the parent (SandboxPool) and a runner (a worker thread or
@@ -115,15 +116,4 @@ export function abortReasonFromWire(w: WireError): Error {
 function stripField(message: string, field: string): string {
   const prefix = `${field}: `;
   return message.startsWith(prefix) ? message.slice(prefix.length) : message;
-}
-
-function safeString(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) return json.length > 500 ? `${json.slice(0, 500)}…` : json;
-  } catch {
-    // circular or BigInt
-  }
-  return String(value);
 }

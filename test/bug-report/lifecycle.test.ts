@@ -86,10 +86,10 @@ describe("job lifecycle", () => {
     const err = await waiting;
     expect(err).toBeInstanceOf(JobCancelledError);
     expect(err).toMatchObject({ reason: "user changed their mind" });
+    expect(await q.cancel(id)).toBe(false); // already terminal
     await q.start();
     await q.stop();
     expect(ran).toBe(false);
-    expect(await q.cancel(id)).toBe(false);
   });
 
   it("retries with exponential backoff on the clock, then completes; the attempt history is kept", async () => {
@@ -364,6 +364,10 @@ describe("start and stop", () => {
     await q.stop();
     await q.stop();
     await expect(q.submit("x", 2)).rejects.toBeInstanceOf(NotRunningError);
+    // a stopped queue does not quietly reopen its store
+    await expect(q.get("1")).rejects.toBeInstanceOf(NotRunningError);
+    await expect(q.cancel("1")).rejects.toBeInstanceOf(NotRunningError);
+    await expect(q.stats()).rejects.toBeInstanceOf(NotRunningError);
     await q.start();
     expect(await q.result((await q.submit("x", 3)).id)).toBe(3);
     await q.stop();

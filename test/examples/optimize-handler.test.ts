@@ -6,7 +6,6 @@
  * real worker processes on SQLite: kill -9 after the checkpoint at trial 60,
  * and a second worker finishing from there.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +20,7 @@ import type {
   OptimizeJobResult,
 } from "../../examples/handlers/optimize-handler.js";
 import { FUNCTION_NAMES } from "../../examples/lib/functions.js";
+import { startWorker, type WorkerProcess } from "../support/processes.js";
 import { runOptimization, type OptimizationInput } from "../../examples/lib/resumable-es.js";
 import { once } from "../support/helpers.js";
 
@@ -208,69 +208,6 @@ describe("example optimize handler, sandboxed (thread) on the memory store", () 
 
 // ---------------------------------------------------------------- real processes
 
-interface WorkerProcess {
-  child: ChildProcess;
-  lines: string[];
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts test/examples/fixtures/optimize-worker.ts in a real Node process (TypeScript through tsx). */
-function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let buffer = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      for (const w of [...waiters]) {
-        if (!w.pattern.test(line)) continue;
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    lines,
-    exited,
-    waitFor(pattern, timeoutMs = 30_000) {
-      const seen = lines.find((l) => pattern.test(l));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(new Error(`worker exited before printing ${pattern}; stderr: ${stderr.slice(-2000)}`));
-        });
-      });
-    },
-  };
-}
-
 describe.each(["thread", "process"] as const)("example optimize handler in worker processes on SQLite (%s)", (iso) => {
   const workers: WorkerProcess[] = [];
   let path = "";
@@ -290,7 +227,7 @@ describe.each(["thread", "process"] as const)("example optimize handler in worke
     producer.declare("optimize");
     const env = { OPTIQ_SQLITE_PATH: path, LEASE_MS: "1000", SANDBOX_ISOLATION: iso };
     const spawnWorker = () => {
-      const w = startWorker(env);
+      const w = startWorker(env, WORKER);
       workers.push(w);
       return w;
     };

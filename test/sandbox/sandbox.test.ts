@@ -328,7 +328,7 @@ describe.each(["thread", "process"] as const)("sandboxed handler, isolation %s",
       expect(ran.every((r) => r.pid !== process.pid)).toBe(true);
       await eventually(() => pids.every((pid) => !pidAlive(pid)));
     }
-    const job = (await q.get(spin.id))!;
+    const job = (await q.store.get(spin.id))!;
     expect(job.state).toBe("cancelled");
     expect(job.error?.message ?? job.cancelReason ?? "").toMatch(/shutdown/);
     // a later start() re-creates the pool lazily

@@ -12,9 +12,9 @@ export interface WorkerProcess {
   stderr(): string;
 }
 
-/** Starts test/fixtures/worker-process.ts in a real Node process (TypeScript through tsx). */
-export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER], {
+/** Starts a worker script (default: test/fixtures/worker-process.ts) in a real Node process (TypeScript through tsx). */
+export function startWorker(env: Record<string, string>, script: string = WORKER): WorkerProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
