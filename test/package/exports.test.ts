@@ -1,0 +1,34 @@
+/**
+ * The published shape: `npm run build` emits dist/, and the package's own
+ * exports (`optiq`, `optiq/sqlite`, `optiq/postgres`, `optiq/testing`) load
+ * and work from it in plain Node, without tsx.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+describe("package exports", () => {
+  it("builds, and every export point loads and runs a job from dist/", () => {
+    execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
+    expect(existsSync(`${root}dist/stores/postgres/migrations/001_init.sql`)).toBe(true);
+    const script = `
+      const { Optiq, OptiqError, JobFailedError } = await import("optiq");
+      const { SqliteStore } = await import("optiq/sqlite");
+      const { PostgresStore } = await import("optiq/postgres");
+      const { FakeClock, MemoryStore } = await import("optiq/testing");
+      if (typeof SqliteStore !== "function" || typeof PostgresStore !== "function") throw new Error("store exports");
+      if (!(new JobFailedError("1", 1, null) instanceof OptiqError)) throw new Error("error classes");
+      const q = new Optiq({ store: new MemoryStore(), clock: new FakeClock() });
+      q.define("square", async (job) => job.input * job.input);
+      await q.start();
+      const { id } = await q.submit("square", 12);
+      console.log(JSON.stringify({ result: await q.result(id) }));
+      await q.stop();
+    `;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(JSON.parse(out.trim())).toEqual({ result: 144 });
+  }, 120_000);
+});
