@@ -429,7 +429,9 @@ export class Worker implements ExecutionHost {
         { jobId: exec.job.id, name: exec.job.name, graceMs },
         "handler did not stop after its abort signal; settling the job, the slot stays held until it returns",
       );
-      this.finalize(exec, outcomeOfAbort(exec, exec.abortReason ?? reason, this.config.clock.now()));
+      const outcome = outcomeOfAbort(exec, exec.abortReason ?? reason, this.config.clock.now());
+      const note = `the handler ignored its abort signal for ${graceMs} ms and may still be running on ${this.workerId}`;
+      this.finalize(exec, outcome && withNote(outcome, note));
     };
     if (graceMs <= 0) {
       this.clearExecTimer(exec, "graceTimer");
@@ -652,6 +654,23 @@ export class Worker implements ExecutionHost {
     const t = exec[field];
     if (t !== null) this.config.clock.clearTimeout(t);
     exec[field] = null;
+  }
+}
+
+/**
+ * Says in the job itself that its work may go on (a zombie): in the attempt's
+ * error, or in the reason of a shutdown. A cancel's reason is the caller's,
+ * kept by the store; health() names those zombies.
+ */
+function withNote(outcome: Outcome, note: string): Outcome {
+  switch (outcome.kind) {
+    case "retry":
+    case "failed":
+      return { ...outcome, error: { ...outcome.error, message: `${outcome.error.message}; ${note}` } };
+    case "cancelled":
+      return { ...outcome, reason: `${outcome.reason} (${note})` };
+    default:
+      return outcome;
   }
 }
 

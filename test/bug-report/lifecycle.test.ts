@@ -235,6 +235,8 @@ describe("handlers that misbehave", () => {
     const err = await outcome;
     expect(err).toBeInstanceOf(JobFailedError);
     expect((err as JobFailedError).cause).toMatchObject({ code: "OPTIQ_JOB_TIMEOUT" });
+    // the job itself says the work may go on
+    expect((await q.get(id))?.error?.message).toMatch(/ignored its abort signal for 500 ms and may still be running/);
     const stats = await q.stats();
     expect(stats.running).toBe(1); // honest: the work may still be going on
     const health = await q.health();
@@ -444,6 +446,21 @@ describe("start and stop", () => {
     await stopping;
     expect(ran).toBe(false);
     expect(await q.store.get(id)).toMatchObject({ state: "queued", attempt: 0, leaseOwner: null });
+  });
+
+  it("a stop that has to give up on a handler ignoring its signal says so in the job, and still returns", async () => {
+    const q = new Optiq();
+    q.define("deaf", () => new Promise(() => undefined), { abortGraceMs: 50 });
+    await q.start();
+    const started = new Promise((r) => q.on("started", r));
+    const { id } = await q.submit("deaf");
+    await started;
+    await q.stop({ graceful: false, timeoutMs: 1000 });
+    const job = await q.store.get(id);
+    expect(job?.state).toBe("cancelled");
+    expect(job?.cancelReason).toMatch(
+      /^shutdown \(the handler ignored its abort signal for 50 ms and may still be running/,
+    );
   });
 
   it("a forced stop aborts at once", async () => {
