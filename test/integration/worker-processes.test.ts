@@ -78,6 +78,22 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
     expect(job?.errors.map((e) => e.error.code)).toEqual(["OPTIQ_LEASE_LOST"]);
   });
 
+  it("a hung worker (SIGSTOP) is rescued within its lease; when it wakes, its late completion is refused", async () => {
+    const a = spawnWorker({ LEASE_MS: "1000" });
+    await a.waitFor(/^ready$/);
+    const { id } = await producer.submit("work", { ms: 500 });
+    await a.waitFor(new RegExp(`^started ${id} 1$`));
+    a.child.kill("SIGSTOP"); // alive but frozen: no heartbeats, no progress
+    const b = spawnWorker({ LEASE_MS: "1000" });
+    expect(await producer.result(id, { timeoutMs: 30_000 })).toMatchObject({ by: b.child.pid });
+    a.child.kill("SIGCONT"); // its handler finishes now, but the lease is gone
+    await a.waitFor(new RegExp(`^done ${id} 1$`));
+    await b.waitFor(new RegExp(`^done ${id} 2$`));
+    const job = await producer.get(id);
+    expect(job).toMatchObject({ state: "completed", attempt: 2, result: { by: b.child.pid } });
+    expect(job?.errors.map((e) => e.error.code)).toEqual(["OPTIQ_LEASE_LOST"]);
+  });
+
   it("checkpoint and resume: killed at trial 60 of 100, the rescued attempt starts at 60 and ends with the uninterrupted result", async () => {
     const a = spawnWorker({ LEASE_MS: "1000" });
     await a.waitFor(/^ready$/);
