@@ -122,7 +122,8 @@ export type Outcome =
   | { kind: "completed"; resultJson: string }
   | { kind: "retry"; error: SerializedError; runAt: number }
   | { kind: "failed"; error: SerializedError }
-  | { kind: "cancelled"; reason: string };
+  /** `note`, if any, is appended to the job's error message (e.g. "the handler may still be running"). */
+  | { kind: "cancelled"; reason: string; note?: string };
 
 export interface Settlement {
   id: string;

@@ -659,8 +659,7 @@ export class Worker implements ExecutionHost {
 
 /**
  * Says in the job itself that its work may go on (a zombie): in the attempt's
- * error, or in the reason of a shutdown. A cancel's reason is the caller's,
- * kept by the store; health() names those zombies.
+ * error message, or as the note of a cancellation (appended to its error).
  */
 function withNote(outcome: Outcome, note: string): Outcome {
   switch (outcome.kind) {
@@ -668,7 +667,7 @@ function withNote(outcome: Outcome, note: string): Outcome {
     case "failed":
       return { ...outcome, error: { ...outcome.error, message: `${outcome.error.message}; ${note}` } };
     case "cancelled":
-      return { ...outcome, reason: `${outcome.reason} (${note})` };
+      return { ...outcome, note };
     default:
       return outcome;
   }

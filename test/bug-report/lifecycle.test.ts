@@ -327,6 +327,8 @@ describe("cancelling a running job", () => {
     await clock.advance(1);
     expect(await waiting).toBeInstanceOf(JobCancelledError);
     expect((await q.health()).issues.map((i) => i.kind)).toContain("zombie");
+    // the job says what happened: cancelled, with the work possibly still going on
+    expect((await q.get(id))?.error?.message).toMatch(/ignored its abort signal for 2000 ms and may still be running/);
     await q.stop({ graceful: false, timeoutMs: 100 });
   });
 });
@@ -458,8 +460,9 @@ describe("start and stop", () => {
     await q.stop({ graceful: false, timeoutMs: 1000 });
     const job = await q.store.get(id);
     expect(job?.state).toBe("cancelled");
-    expect(job?.cancelReason).toMatch(
-      /^shutdown \(the handler ignored its abort signal for 50 ms and may still be running/,
+    expect(job?.cancelReason).toBe("shutdown");
+    expect(job?.error?.message).toMatch(
+      /^cancelled: shutdown; the handler ignored its abort signal for 50 ms and may still be running/,
     );
   });
 

@@ -6,7 +6,7 @@ import { groupCases } from "./cases/groups.js";
 import { heartbeatCases } from "./cases/heartbeat.js";
 import { leaseCases } from "./cases/leases.js";
 import { listCases } from "./cases/list.js";
-import { releaseCases } from "./cases/release.js";
+import { cancelNoteCases, releaseCases } from "./cases/release.js";
 import { retentionCases } from "./cases/retention.js";
 import { settleCases } from "./cases/settle.js";
 import { subscribeCases } from "./cases/subscribe.js";
@@ -29,6 +29,7 @@ export function describeStoreConformance(label: string, factory: StoreFactory): 
     claimCases(h);
     settleCases(h);
     releaseCases(h);
+    cancelNoteCases(h);
     heartbeatCases(h);
     cancelCases(h);
     groupCases(h);

@@ -246,8 +246,9 @@ export class MemoryStore implements Store {
         results.push({ id: s.id, applied: false, state: rec?.state ?? null });
         continue;
       }
+      // a requested cancel wins, with the caller's reason; the worker's note (if any) is kept
       const outcome: Outcome = rec.cancelRequested
-        ? { kind: "cancelled", reason: rec.cancelReason ?? "cancelled" }
+        ? { kind: "cancelled", reason: rec.cancelReason ?? "cancelled", note: noteOf(s.outcome) }
         : s.outcome;
       this.releaseLease(rec);
       available ||= rec.group !== null;
@@ -261,7 +262,7 @@ export class MemoryStore implements Store {
           this.finish(rec, "failed", params.now);
           break;
         case "cancelled":
-          this.markCancelled(rec, outcome.reason, params.now);
+          this.markCancelled(rec, outcome.reason, params.now, outcome.note);
           break;
         case "retry":
           this.recordError(rec, outcome.error, params.now);
@@ -500,15 +501,19 @@ export class MemoryStore implements Store {
     this.retain(rec, now);
   }
 
-  private markCancelled(rec: MemoryRecord, reason: string, now: number): void {
-    this.markCancelledFields(rec, reason, now);
+  private markCancelled(rec: MemoryRecord, reason: string, now: number, note?: string): void {
+    this.markCancelledFields(rec, reason, now, note);
     this.finish(rec, "cancelled", now);
   }
 
-  private markCancelledFields(rec: MemoryRecord, reason: string, now: number): void {
+  private markCancelledFields(rec: MemoryRecord, reason: string, now: number, note?: string): void {
     rec.cancelReason = reason;
     rec.finishedAt = now;
-    rec.error = { name: "JobCancelledError", code: "OPTIQ_JOB_CANCELLED", message: `cancelled: ${reason}` };
+    rec.error = {
+      name: "JobCancelledError",
+      code: "OPTIQ_JOB_CANCELLED",
+      message: note ? `cancelled: ${reason}; ${note}` : `cancelled: ${reason}`,
+    };
   }
 
   private recordError(rec: MemoryRecord, error: SerializedError, now: number): void {
@@ -547,4 +552,8 @@ export class MemoryStore implements Store {
   private emitFinished(ids: readonly string[]): void {
     for (const l of this.listeners) l.onFinished?.(ids);
   }
+}
+
+function noteOf(outcome: Outcome): string | undefined {
+  return outcome.kind === "cancelled" ? outcome.note : undefined;
 }

@@ -815,6 +815,7 @@ export class PostgresStore implements Store {
           ),
           send.map((s) => (s.outcome.kind === "retry" ? s.outcome.runAt : null)),
           send.map((s) => (s.outcome.kind === "cancelled" ? s.outcome.reason : null)),
+          send.map((s) => (s.outcome.kind === "cancelled" ? (s.outcome.note ?? null) : null)),
         ],
         false,
       );

@@ -62,8 +62,8 @@ const CLAIMED_COLUMNS = [
 ].join(", ");
 
 /** The error a cancelled job carries (same object as the memory store's). */
-function cancelledError(reason: string): string {
-  return `json_build_object('name', 'JobCancelledError', 'code', 'OPTIQ_JOB_CANCELLED', 'message', 'cancelled: ' || ${reason})`;
+function cancelledError(reason: string, note = "NULL::text"): string {
+  return `json_build_object('name', 'JobCancelledError', 'code', 'OPTIQ_JOB_CANCELLED', 'message', 'cancelled: ' || ${reason} || coalesce('; ' || ${note}, ''))`;
 }
 
 /** The error of a rescued attempt whose lease expired (same object as the memory store's). */
@@ -396,7 +396,8 @@ export class Sql {
 
   /**
    * $1 worker, $2 now, $3 ids, $4 attempts, $5 kinds, $6 results, $7 errors,
-   * $8 attempt-error entries (JSON text), $9 retry runAt, $10 cancel reasons.
+   * $8 attempt-error entries (JSON text), $9 retry runAt, $10 cancel reasons,
+   * $11 cancel notes.
    * Guarded per row; a requested cancel turns any outcome into cancelled.
    * Returns the settlements applied, with the new state.
    */
@@ -407,8 +408,8 @@ export class Sql {
     return this.named(
       "settle",
       `WITH input AS (
-        SELECT * FROM unnest($3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[])
-          AS x(id, attempt, kind, result, error, entry, run_at, reason)
+        SELECT * FROM unnest($3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[])
+          AS x(id, attempt, kind, result, error, entry, run_at, reason, note)
       ),
       held AS (${this.guarded("input", "")}),
       done AS (
@@ -416,7 +417,7 @@ export class Sql {
         SET state = CASE ${eff} WHEN 'retry' THEN 'queued' ELSE ${eff} END,
             result = CASE WHEN ${eff} = 'completed' THEN x.result::json ELSE j.result END,
             error = CASE ${eff}
-                      WHEN 'cancelled' THEN ${cancelledError(reason)}
+                      WHEN 'cancelled' THEN ${cancelledError(reason, "x.note")}
                       WHEN 'failed' THEN x.error::json
                       WHEN 'retry' THEN x.error::json
                       ELSE j.error END,

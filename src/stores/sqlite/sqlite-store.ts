@@ -355,8 +355,10 @@ export class SqliteStore implements Store {
             results.push({ id: st.id, applied: false, state: row?.state ?? null });
             continue;
           }
+          // a requested cancel wins, with the caller's reason; the worker's note (if any) is kept
+          const note = st.outcome.kind === "cancelled" ? st.outcome.note : undefined;
           const outcome: Outcome = row.cancel_requested
-            ? { kind: "cancelled", reason: row.cancel_reason ?? "cancelled" }
+            ? { kind: "cancelled", reason: row.cancel_reason ?? "cancelled", note }
             : st.outcome;
           const state = this.applyOutcome(row, outcome, now, fx);
           if (row.group_name !== null) fx.available = true;
@@ -799,7 +801,7 @@ export class SqliteStore implements Store {
         changes = s.cancelRunning.run({
           ...guard,
           reason: outcome.reason,
-          error: cancelledError(outcome.reason),
+          error: cancelledError(outcome.reason, outcome.note),
         }).changes;
         break;
     }
@@ -851,11 +853,11 @@ function runsBefore(a: RunnableRow, b: RunnableRow): boolean {
   return a.id < b.id;
 }
 
-function cancelledError(reason: string): string {
+function cancelledError(reason: string, note?: string): string {
   const error: SerializedError = {
     name: "JobCancelledError",
     code: "OPTIQ_JOB_CANCELLED",
-    message: `cancelled: ${reason}`,
+    message: note ? `cancelled: ${reason}; ${note}` : `cancelled: ${reason}`,
   };
   return JSON.stringify(error);
 }

@@ -1,6 +1,37 @@
 import { describe, expect, it } from "vitest";
 import { type Harness, T0, add, claim, claimOne, completed, must, settleOne } from "../harness.js";
 
+/** A cancellation's note (the worker's word that the work may go on) reaches the job's error, on every path. */
+export function cancelNoteCases(h: Harness): void {
+  describe("cancelled with a note", () => {
+    it("appends the note to the error; a requested cancel keeps the caller's reason and the note", async () => {
+      const store = await h.open();
+      const own = await add(store, T0);
+      const requested = await add(store, T0 + 1);
+      const [a, b] = (await claim(store, { now: T0 + 2 })).jobs;
+      expect(await store.cancel({ id: requested, reason: "user asked", now: T0 + 3 })).toBe("requested");
+      const note = "the handler may still be running";
+      const results = await store.settle({
+        workerId: "w1",
+        now: T0 + 4,
+        settlements: [
+          { id: a!.id, attempt: a!.attempt, outcome: { kind: "cancelled", reason: "shutdown", note } },
+          { id: b!.id, attempt: b!.attempt, outcome: { kind: "cancelled", reason: "ignored", note } },
+        ],
+      });
+      expect(results.map((r) => r.state)).toEqual(["cancelled", "cancelled"]);
+      expect(await must(store, own)).toMatchObject({
+        cancelReason: "shutdown",
+        error: { code: "OPTIQ_JOB_CANCELLED", message: `cancelled: shutdown; ${note}` },
+      });
+      expect(await must(store, requested)).toMatchObject({
+        cancelReason: "user asked",
+        error: { message: `cancelled: user asked; ${note}` },
+      });
+    });
+  });
+}
+
 export function releaseCases(h: Harness): void {
   describe("release", () => {
     it("puts claimed jobs back in the queue with the attempt undone, in their original order", async () => {
