@@ -21,3 +21,22 @@ export interface ResolvedDefinition {
   /** Handlers of this name still running here (slots in use). */
   busy: number;
 }
+
+/** For a claimed job whose name has no definition here (never expected): fails it once, never loses it. */
+export function fallbackDefinition(name: string): ResolvedDefinition {
+  return {
+    name,
+    handler: undefined,
+    concurrency: 1,
+    limiter: null,
+    timeoutMs: null,
+    maxAttempts: 1,
+    backoff: { type: "fixed", delayMs: 1000, jitter: false },
+    backoffFn: null,
+    priority: 0,
+    abortGraceMs: 0,
+    stuckAfterMs: null,
+    onStuck: "report",
+    busy: 0,
+  };
+}

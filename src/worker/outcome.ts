@@ -48,3 +48,19 @@ export function outcomeOfAbort(exec: Execution, reason: OptiqError, now: number)
 function safeDelay(ms: number): number {
   return Number.isFinite(ms) && ms >= 0 ? ms : 0;
 }
+
+/**
+ * Says in the job itself that its work may go on (a zombie): in the attempt's
+ * error message, or as the note of a cancellation (appended to its error).
+ */
+export function withNote(outcome: Outcome, note: string): Outcome {
+  switch (outcome.kind) {
+    case "retry":
+    case "failed":
+      return { ...outcome, error: { ...outcome.error, message: `${outcome.error.message}; ${note}` } };
+    case "cancelled":
+      return { ...outcome, note };
+    default:
+      return outcome;
+  }
+}

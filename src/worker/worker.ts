@@ -13,9 +13,10 @@ import type { SlidingWindowLimiter } from "../core/rate-limiter.js";
 import type { StatsRecorder } from "../core/stats.js";
 import { toJson } from "../core/validate.js";
 import type { ClaimedJob, Outcome, Store, Unsubscribe } from "../store/port.js";
-import type { ResolvedDefinition } from "./definition.js";
+import { fallbackDefinition, type ResolvedDefinition } from "./definition.js";
 import { Execution, type ExecutionHost } from "./execution.js";
-import { outcomeOfAbort, outcomeOfError, outcomeOfValue } from "./outcome.js";
+import { outcomeOfAbort, outcomeOfError, outcomeOfValue, withNote } from "./outcome.js";
+import { OutcomeReporter } from "./outcome-reporter.js";
 import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { SettlementQueue, type SettledItem } from "./settlement-queue.js";
 
@@ -69,6 +70,7 @@ export class Worker implements ExecutionHost {
   readonly zombies = new Set<Execution>();
   private readonly settlements: SettlementQueue;
   private readonly buffer = new PrefetchBuffer();
+  private readonly reporter: OutcomeReporter;
   /** Moving average of attempt run times here, for prefetch "auto"; null until one ran. */
   private meanRunMs: number | null = null;
   private pumpScheduled = false;
@@ -89,6 +91,7 @@ export class Worker implements ExecutionHost {
 
   constructor(private readonly config: WorkerConfig) {
     this.workerId = config.workerId;
+    this.reporter = new OutcomeReporter(config);
     this.settlements = new SettlementQueue(
       config.store,
       config.clock,
@@ -455,66 +458,10 @@ export class Worker implements ExecutionHost {
   }
 
   private afterSettled(items: SettledItem[]): void {
-    const { emitter, stats, logger, clock } = this.config;
-    const now = clock.now();
-    for (const { exec, outcome, result } of items) {
-      const { id, name, attempt } = exec.job;
-      if (!result.applied) {
-        logger.warn({ jobId: id, name, attempt, state: result.state }, "outcome refused: the lease was lost");
-        continue;
-      }
-      const runMs = now - exec.startedAt;
-      switch (result.state) {
-        case "completed": {
-          stats.finished("completed", runMs, now);
-          logger.debug({ jobId: id, name, attempt, runMs }, "job completed");
-          if (emitter.has("completed")) {
-            const value = outcome.kind === "completed" ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
-            emitter.emit("completed", { id, name, attempt, result: value, runMs });
-          }
-          break;
-        }
-        case "failed": {
-          stats.finished("failed", runMs, now);
-          const error = outcome.kind === "failed" || outcome.kind === "retry" ? outcome.error : undefined;
-          logger.error({ jobId: id, name, attempt, err: error }, "job failed");
-          if (error) emitter.emit("failed", { id, name, attempt, error });
-          break;
-        }
-        case "queued": {
-          stats.totals.retried++;
-          if (outcome.kind === "retry") {
-            logger.warn({ jobId: id, name, attempt, err: outcome.error, runAt: outcome.runAt }, "job failed; retrying");
-            emitter.emit("retrying", { id, name, attempt, error: outcome.error, runAt: outcome.runAt });
-            this.wakeAt_(outcome.runAt);
-          }
-          break;
-        }
-        case "cancelled": {
-          stats.finished("cancelled", runMs, now);
-          void this.reportCancelled(exec, outcome);
-          break;
-        }
-        default:
-          break;
-      }
-    }
+    for (const retryAt of this.reporter.report(items)) this.wakeAt_(retryAt);
     this.notifyIdle();
     // settling freed group slots and may have emptied the queue: look again
     this.schedulePump();
-  }
-
-  /** The reason given to cancel() lives in the store (the cancel may have come from another process). */
-  private async reportCancelled(exec: Execution, outcome: Outcome): Promise<void> {
-    const { id, name, attempt } = exec.job;
-    let reason =
-      outcome.kind === "cancelled" && !(exec.abortReason instanceof JobCancelledError) ? outcome.reason : null;
-    if (reason === null) {
-      const job = await this.config.store.get(id).catch(() => null);
-      reason = job?.cancelReason ?? "cancelled";
-    }
-    this.config.logger.info({ jobId: id, name, attempt, reason }, "job cancelled");
-    this.config.emitter.emit("cancelled", { id, name, reason });
   }
 
   // progress and checkpoints: validated now, written in batches
@@ -657,22 +604,6 @@ export class Worker implements ExecutionHost {
   }
 }
 
-/**
- * Says in the job itself that its work may go on (a zombie): in the attempt's
- * error message, or as the note of a cancellation (appended to its error).
- */
-function withNote(outcome: Outcome, note: string): Outcome {
-  switch (outcome.kind) {
-    case "retry":
-    case "failed":
-      return { ...outcome, error: { ...outcome.error, message: `${outcome.error.message}; ${note}` } };
-    case "cancelled":
-      return { ...outcome, note };
-    default:
-      return outcome;
-  }
-}
-
 function min(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   if (b === null) return a;
@@ -695,22 +626,4 @@ async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void
   } finally {
     clearTimeout(timer);
   }
-}
-
-function fallbackDefinition(name: string): ResolvedDefinition {
-  return {
-    name,
-    handler: undefined,
-    concurrency: 1,
-    limiter: null,
-    timeoutMs: null,
-    maxAttempts: 1,
-    backoff: { type: "fixed", delayMs: 1000, jitter: false },
-    backoffFn: null,
-    priority: 0,
-    abortGraceMs: 0,
-    stuckAfterMs: null,
-    onStuck: "report",
-    busy: 0,
-  };
 }
