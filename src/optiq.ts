@@ -3,7 +3,6 @@ import { randomBytes } from "node:crypto";
 import { systemClock, type Clock } from "./core/clock.js";
 import type { DefineOptions, Handler, SubmitOptions } from "./core/definition.js";
 import {
-  AbortedError,
   JobNotFoundError,
   NotRunningError,
   OptiqError,
@@ -29,6 +28,7 @@ import {
   type OptiqOptions,
   type ResolvedJobDefaults,
 } from "./options.js";
+import { CapacityGate } from "./capacity-gate.js";
 import { ResultWaiters } from "./result-waiters.js";
 import { Cleaner } from "./services/cleaner.js";
 import { LeaseRescuer } from "./services/lease-rescuer.js";
@@ -115,7 +115,7 @@ export class Optiq {
   private readyPromise: Promise<void> | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private startedAt: number | null = null;
-  private capacityWaiters = new Set<() => void>();
+  private readonly capacity: CapacityGate;
   /** drained fires once per transition to idle, not on every idle poll. */
   private drainedEmitted = false;
 
@@ -161,6 +161,11 @@ export class Optiq {
       ? new SlidingWindowLimiter(checkRateLimit("options.rateLimit", options.rateLimit))
       : null;
     this.waiters = new ResultWaiters(this.clock);
+    this.capacity = new CapacityGate(
+      this.clock,
+      this.pollIntervalMs,
+      () => this.lifecycle === "stopping" || this.lifecycle === "stopped",
+    );
     this.statsRecorder = new StatsRecorder(this.clock.now());
     this.worker = new Worker({
       store: this.store,
@@ -180,7 +185,7 @@ export class Optiq {
       onIdle: () => void this.checkDrained(),
       onClaimed: () => {
         this.drainedEmitted = false;
-        this.wakeCapacityWaiters();
+        this.capacity.wake();
       },
     });
     this.rescuer = new LeaseRescuer(this.store, this.clock, this.logger, Math.max(1000, Math.floor(this.leaseMs / 2)));
@@ -303,7 +308,9 @@ export class Optiq {
         return results;
       } catch (err) {
         if (!(err instanceof QueueFullError) || options.ifFull !== "wait") throw this.rejected(err);
-        await this.waitForCapacity(deadline, options.signal, err);
+        await this.capacity.wait(deadline, options.signal, err).catch((waitErr: unknown) => {
+          throw this.rejected(waitErr);
+        });
       }
     }
   }
@@ -328,53 +335,6 @@ export class Optiq {
   }
 
   /** Event-driven wait for room in a full queue: woken when jobs start, finish or are cancelled. */
-  private waitForCapacity(
-    deadline: number | null,
-    signal: AbortSignal | undefined,
-    last: QueueFullError,
-  ): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new AbortedError("submit aborted while waiting for queue capacity"));
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = () => {
-        this.capacityWaiters.delete(wake);
-        if (timer) this.clock.clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const wake = () => {
-        cleanup();
-        if (this.lifecycle === "stopping" || this.lifecycle === "stopped") reject(this.rejected(new NotRunningError()));
-        else resolve();
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(this.rejected(new AbortedError("submit aborted while waiting for queue capacity")));
-      };
-      const remaining = deadline === null ? null : deadline - this.clock.now();
-      if (remaining !== null && remaining <= 0) {
-        reject(this.rejected(last));
-        return;
-      }
-      // shared stores drain in other processes too: poll as a backstop there
-      const backstop = this.pollIntervalMs;
-      const waitMs = remaining === null ? backstop : backstop === null ? remaining : Math.min(remaining, backstop);
-      const timer =
-        waitMs === null
-          ? null
-          : this.clock.setTimeout(() => {
-              if (deadline !== null && this.clock.now() >= deadline) {
-                cleanup();
-                reject(this.rejected(last));
-              } else wake();
-            }, waitMs);
-      this.capacityWaiters.add(wake);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  private wakeCapacityWaiters(): void {
-    if (this.capacityWaiters.size === 0) return;
-    for (const wake of [...this.capacityWaiters]) wake();
-  }
 
   /** A snapshot of one job, or null if unknown. */
   async get(id: string): Promise<Job | null> {
@@ -429,7 +389,7 @@ export class Optiq {
       const name = (await this.store.get(id))?.name ?? "";
       this.logger.info({ jobId: id, name, reason }, "job cancelled while queued");
       this.emitter.emit("cancelled", { id, name, reason });
-      this.wakeCapacityWaiters();
+      this.capacity.wake();
       void this.checkDrained();
     }
     return outcome === "cancelled" || outcome === "requested";
@@ -508,7 +468,7 @@ export class Optiq {
       await this.cleaner.stop();
       this.loopLag.stop();
       this.waiters.rejectAll(new NotRunningError("the queue stopped before the job finished"));
-      this.wakeCapacityWaiters();
+      this.capacity.wake();
       const unsubscribe = this.unsubscribe;
       this.unsubscribe = null;
       await unsubscribe?.();
@@ -546,7 +506,7 @@ export class Optiq {
   }
 
   private onFinished(ids: readonly string[]): void {
-    this.wakeCapacityWaiters();
+    this.capacity.wake();
     if (this.waiters.size === 0) return;
     for (const id of ids) {
       if (!this.waiters.has(id)) continue;

@@ -163,4 +163,19 @@ describe("scheduling", () => {
     expect((await q.stats()).counts).toMatchObject({ completed: 4, queued: 0 });
     await q.stop();
   });
+
+  it("a submitter waiting for room can give up through its AbortSignal; stop() answers the others", async () => {
+    const clock = new FakeClock();
+    const q = new Optiq({ concurrency: 1, clock, maxQueued: 1 });
+    q.define("job", timed(clock, 100));
+    await q.submit("job", 0);
+    const controller = new AbortController();
+    const aborted = q.submit("job", 1, { ifFull: "wait", signal: controller.signal }).catch((e: unknown) => e);
+    const stopped = q.submit("job", 2, { ifFull: "wait" }).catch((e: unknown) => e);
+    controller.abort();
+    expect(await aborted).toMatchObject({ code: "OPTIQ_ABORTED" });
+    await q.stop(); // never started: stop() closes the store and must answer the waiter
+    expect(await stopped).toMatchObject({ code: "OPTIQ_NOT_RUNNING" });
+    expect((await q.store.counts()).queued).toBe(1); // neither waiter got in
+  });
 });
