@@ -1,13 +1,12 @@
 import pg from "pg";
 import { QueueFullError, StoreError } from "../../core/errors.js";
-import type { AttemptError, BackoffSpec, Job, SerializedError } from "../../core/job.js";
+import type { Job } from "../../core/job.js";
 import type { JobState } from "../../core/states.js";
 import type {
   CancelOutcome,
   CancelParams,
   ClaimParams,
   ClaimResult,
-  ClaimedJob,
   EnqueueParams,
   EnqueueResult,
   HeartbeatEntry,
@@ -28,6 +27,7 @@ import type {
   StoreListener,
   Unsubscribe,
 } from "../../store/port.js";
+import { rowToClaimed as toClaimed, rowToJob as toJob, type ClaimedRow, type JobRow } from "../../store/job-row.js";
 import { isConnectionError, toStoreError } from "./errors.js";
 import { checkSchemaName } from "./identifiers.js";
 import { NotificationListener, channelsOf, type Channels } from "./listener.js";
@@ -76,10 +76,6 @@ function compareIds(a: string, b: string): number {
   return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
 }
 
-function parseJson(text: string | null): unknown {
-  return text === null ? null : (JSON.parse(text) as unknown);
-}
-
 function num(value: unknown): number {
   return typeof value === "number" ? value : Number(value);
 }
@@ -88,104 +84,10 @@ function numOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : num(value);
 }
 
-interface JobRow {
-  id: string;
-  name: string;
-  state: JobState;
-  priority: number;
-  input: string;
-  result: string | null;
-  error: string | null;
-  errors: string | null;
-  attempt: number;
-  max_attempts: number;
-  progress: string | null;
-  checkpoint: string | null;
-  key: string | null;
-  group_name: string | null;
-  timeout_ms: number | null;
-  backoff: string;
-  created_at: number;
-  run_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  last_progress_at: number | null;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  cancel_requested: boolean;
-  cancel_reason: string | null;
-}
-
 interface PendingBeat {
   params: HeartbeatParams;
   resolve: (result: HeartbeatResult) => void;
   reject: (error: unknown) => void;
-}
-
-interface ClaimedRow {
-  id: string;
-  name: string;
-  input: string;
-  attempt: number;
-  max_attempts: number;
-  priority: number;
-  timeout_ms: number | null;
-  backoff: string;
-  key: string | null;
-  group_name: string | null;
-  created_at: number;
-  run_at: number;
-  checkpoint: string | null;
-  lease_expires_at: number;
-}
-
-function toJob(r: JobRow): Job {
-  return {
-    id: String(r.id),
-    name: r.name,
-    state: r.state,
-    priority: num(r.priority),
-    input: parseJson(r.input),
-    result: r.result === null ? undefined : parseJson(r.result),
-    error: parseJson(r.error) as SerializedError | null,
-    attempt: num(r.attempt),
-    maxAttempts: num(r.max_attempts),
-    errors: r.errors === null ? [] : (JSON.parse(r.errors) as AttemptError[]),
-    progress: parseJson(r.progress),
-    checkpoint: parseJson(r.checkpoint),
-    key: r.key,
-    group: r.group_name,
-    timeoutMs: numOrNull(r.timeout_ms),
-    backoff: JSON.parse(r.backoff) as BackoffSpec,
-    createdAt: num(r.created_at),
-    runAt: num(r.run_at),
-    startedAt: numOrNull(r.started_at),
-    finishedAt: numOrNull(r.finished_at),
-    lastProgressAt: numOrNull(r.last_progress_at),
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: numOrNull(r.lease_expires_at),
-    cancelRequested: r.cancel_requested,
-    cancelReason: r.cancel_reason,
-  };
-}
-
-function toClaimed(r: ClaimedRow): ClaimedJob {
-  return {
-    id: String(r.id),
-    name: r.name,
-    input: parseJson(r.input),
-    attempt: num(r.attempt),
-    maxAttempts: num(r.max_attempts),
-    priority: num(r.priority),
-    timeoutMs: numOrNull(r.timeout_ms),
-    backoff: JSON.parse(r.backoff) as BackoffSpec,
-    key: r.key,
-    group: r.group_name,
-    createdAt: num(r.created_at),
-    runAt: num(r.run_at),
-    checkpoint: parseJson(r.checkpoint),
-    leaseExpiresAt: num(r.lease_expires_at),
-  };
 }
 
 /** Claim order: higher priority first, then earlier runAt, then submission order. */

@@ -28,9 +28,10 @@ import type {
   StoreListener,
   Unsubscribe,
 } from "../../store/port.js";
+import { rowToClaimed as toClaimed, rowToJob as toJob } from "../../store/job-row.js";
 import { migrate } from "./schema.js";
 import { prepareStatements } from "./statements.js";
-import type { ClaimedRow, JobRow, LeaseRow, RunnableRow, Statements } from "./statements.js";
+import type { LeaseRow, RunnableRow, Statements } from "./statements.js";
 
 export interface SqliteStoreOptions {
   /** Database file; created if missing. Default "./optiq.db". */
@@ -866,59 +867,6 @@ function errorColumns(row: LeaseRow, error: SerializedError, now: number): { err
   const history = row.errors === null ? [] : (JSON.parse(row.errors) as AttemptError[]);
   history.push({ attempt: row.attempt, at: now, error });
   return { error: JSON.stringify(error), errors: JSON.stringify(history) };
-}
-
-function parseOr<T>(json: string | null, fallback: T): unknown {
-  return json === null ? fallback : (JSON.parse(json) as unknown);
-}
-
-function toClaimed(row: ClaimedRow): ClaimedJob {
-  return {
-    id: String(row.id),
-    name: row.name,
-    input: JSON.parse(row.input) as unknown,
-    attempt: row.attempt,
-    maxAttempts: row.max_attempts,
-    priority: row.priority,
-    timeoutMs: row.timeout_ms,
-    backoff: JSON.parse(row.backoff) as BackoffSpec,
-    key: row.key,
-    group: row.group_name,
-    createdAt: row.created_at,
-    runAt: row.run_at,
-    checkpoint: parseOr(row.checkpoint, null),
-    leaseExpiresAt: row.lease_expires_at ?? 0,
-  };
-}
-
-function toJob(row: JobRow): Job {
-  return {
-    id: String(row.id),
-    name: row.name,
-    state: row.state,
-    priority: row.priority,
-    input: JSON.parse(row.input) as unknown,
-    result: parseOr(row.result, undefined),
-    error: row.error === null ? null : (JSON.parse(row.error) as SerializedError),
-    attempt: row.attempt,
-    maxAttempts: row.max_attempts,
-    errors: row.errors === null ? [] : (JSON.parse(row.errors) as AttemptError[]),
-    progress: parseOr(row.progress, null),
-    checkpoint: parseOr(row.checkpoint, null),
-    key: row.key,
-    group: row.group_name,
-    timeoutMs: row.timeout_ms,
-    backoff: JSON.parse(row.backoff) as BackoffSpec,
-    createdAt: row.created_at,
-    runAt: row.run_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    lastProgressAt: row.last_progress_at,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires_at,
-    cancelRequested: row.cancel_requested !== 0,
-    cancelReason: row.cancel_reason,
-  };
 }
 
 function wrap(error: unknown, context: string): Error {
