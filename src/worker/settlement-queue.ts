@@ -20,6 +20,7 @@ export class SettlementQueue {
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  private abandoned = false;
 
   constructor(
     private readonly store: Store,
@@ -80,11 +81,29 @@ export class SettlementQueue {
         this.onSettled(batch.map((b, i) => ({ exec: b.exec, outcome: b.outcome, result: results[i]! })));
         return;
       } catch (err) {
+        if (this.abandoned) {
+          // the worker stopped and gave up on the store: the leases expire and the rescuer re-runs these jobs
+          this.logger.error({ err, jobs: batch.map((b) => b.exec.job.id) }, "outcomes not written before stop");
+          return;
+        }
         const delay = Math.min(30_000, 100 * 2 ** Math.min(attempt, 8));
         this.logger.error({ err, jobs: batch.length, retryInMs: delay }, "writing job outcomes failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
       }
     }
+  }
+
+  /**
+   * Called when stop() has waited as long as it may: failed writes are no
+   * longer retried (and no retry timer keeps the process alive).
+   */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
+  /** A started worker retries failed writes again. */
+  resume(): void {
+    this.abandoned = false;
   }
 
   /** Progress or a checkpoint reported just before the handler returned must not be lost. */

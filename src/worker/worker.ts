@@ -124,6 +124,7 @@ export class Worker implements ExecutionHost {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.settlements.resume();
     this.unsubscribe = await this.config.store.subscribe({
       onAvailable: () => this.schedulePump(),
       onCancelRequested: (ids) => this.abortIds(ids),
@@ -165,6 +166,7 @@ export class Worker implements ExecutionHost {
       this.settlements.flush().then(() => this.settlements.whenIdle()),
       timeoutMs,
     );
+    this.settlements.abandon();
     this.clearTimer("heartbeatTimer");
     if (this.writeTimer !== null) this.config.clock.clearTimeout(this.writeTimer);
     this.writeTimer = null;
