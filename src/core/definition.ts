@@ -29,6 +29,22 @@ export interface RunningJob<Input = unknown> {
   readonly createdAt: number;
 }
 
+/** The handler's view of a job: only these fields, whatever object they come from. */
+export function toRunningJob(job: RunningJob): RunningJob {
+  return {
+    id: job.id,
+    name: job.name,
+    input: job.input,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    priority: job.priority,
+    group: job.group,
+    key: job.key,
+    checkpoint: job.checkpoint,
+    createdAt: job.createdAt,
+  };
+}
+
 export type Handler<Input = unknown, Result = unknown> = (
   job: RunningJob<Input>,
   ctx: HandlerContext,

@@ -2,7 +2,13 @@ import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { DefineOptions, Handler, HandlerContext, RunningJob } from "../core/definition.js";
+import {
+  toRunningJob,
+  type DefineOptions,
+  type Handler,
+  type HandlerContext,
+  type RunningJob,
+} from "../core/definition.js";
 import { SandboxModuleError, ValidationError, type OptiqError, type SandboxCrashError } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import { checkDuration, checkInteger, describe } from "../core/validate.js";
@@ -296,7 +302,7 @@ export function sandboxHandler(spec: SandboxSpec, options: SandboxHandlerOptions
       slot.ready.then(
         () => {
           if (settled || stopping) return;
-          slot.send({ t: "run", runId, job: plainJob(job), moduleUrl, workerId: ctx.workerId, maxPayloadBytes });
+          slot.send({ t: "run", runId, job: toRunningJob(job), moduleUrl, workerId: ctx.workerId, maxPayloadBytes });
           runSent = true;
         },
         () => undefined, // died before it was ready: onDeath settles the attempt
@@ -340,20 +346,5 @@ export function sandboxDefineOptions(
     ...options,
     concurrency: options.concurrency ?? handler.sandbox.poolSize,
     abortGraceMs: typeof grace === "number" ? Math.max(grace, handler.sandbox.graceMs + HARD_STOP_MARGIN_MS) : grace,
-  };
-}
-
-function plainJob(job: RunningJob): RunningJob {
-  return {
-    id: job.id,
-    name: job.name,
-    input: job.input,
-    attempt: job.attempt,
-    maxAttempts: job.maxAttempts,
-    priority: job.priority,
-    group: job.group,
-    key: job.key,
-    checkpoint: job.checkpoint,
-    createdAt: job.createdAt,
   };
 }

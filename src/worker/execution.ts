@@ -1,4 +1,4 @@
-import type { HandlerContext, RunningJob } from "../core/definition.js";
+import { toRunningJob, type HandlerContext, type RunningJob } from "../core/definition.js";
 import type { OptiqError } from "../core/errors.js";
 import type { TimerHandle } from "../core/clock.js";
 import type { ClaimedJob } from "../store/port.js";
@@ -38,18 +38,7 @@ export class Execution implements HandlerContext {
     private readonly host: ExecutionHost,
   ) {
     this.lastProgressAt = startedAt;
-    this.runningJob = {
-      id: job.id,
-      name: job.name,
-      input: job.input,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-      priority: job.priority,
-      group: job.group,
-      key: job.key,
-      checkpoint: job.checkpoint,
-      createdAt: job.createdAt,
-    };
+    this.runningJob = toRunningJob(job);
   }
 
   get workerId(): string {

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach } from "vitest";
 import type { EnqueueJob, Store } from "../../../src/store/port.js";
 import { SqliteStore } from "../../../src/stores/sqlite/index.js";
+import { makeJobs } from "../../support/job-factory.js";
 import type { SqliteStoreOptions } from "../../../src/stores/sqlite/index.js";
 
 export const T0 = 1_700_000_000_000;
@@ -14,23 +15,11 @@ export const LEASE_MS = 30_000;
 /** Generous: cross-connection deliveries arrive within one poll interval. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
 
-export function job(now: number, overrides: Partial<EnqueueJob> = {}): EnqueueJob {
-  return {
-    name: "t",
-    inputJson: "null",
-    priority: 0,
-    runAt: now,
-    maxAttempts: 3,
-    timeoutMs: null,
-    backoff: { type: "fixed", delayMs: 1000, jitter: false },
-    key: null,
-    group: null,
-    ...overrides,
-  };
-}
+/** The shared job factories, under the names these tests use. */
+export { makeJob as job } from "../../support/job-factory.js";
 
 export function jobs(count: number, now: number, overrides: Partial<EnqueueJob> = {}): EnqueueJob[] {
-  return Array.from({ length: count }, () => job(now, overrides));
+  return makeJobs(count, now, overrides);
 }
 
 export function claimAll(
