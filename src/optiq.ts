@@ -36,7 +36,7 @@ import type { EnqueueJob, GroupLimits, Retention, Store, StoreCounts, Unsubscrib
 import { MemoryStore } from "./stores/memory/memory-store.js";
 import type { ResolvedDefinition } from "./worker/definition.js";
 import { Worker } from "./worker/worker.js";
-import { buildEnqueueJob } from "./submission.js";
+import { NO_OPTIONS, atItem, buildEnqueueJob } from "./submission.js";
 import {
   isSandboxedHandler,
   sandboxDefineOptions,
@@ -240,7 +240,12 @@ export class Optiq {
 
   /** Submits one job. Resolves once the store holds it. */
   async submit<Input = unknown>(name: string, input?: Input, options: SubmitOptions = {}): Promise<Submitted> {
-    const job = this.prepare(name, input, options, "");
+    let job: EnqueueJob;
+    try {
+      job = this.prepare(name, input, options);
+    } catch (err) {
+      throw this.rejected(err);
+    }
     const [result] = await this.enqueue([job], options);
     return result!;
   }
@@ -248,11 +253,7 @@ export class Optiq {
   /** Submits many jobs in one store write: all are accepted, or none. */
   async submitMany(items: readonly SubmitManyItem[]): Promise<Submitted[]> {
     if (!Array.isArray(items)) throw this.rejected(new ValidationError("items", "must be an array"));
-    const jobs = items.map((item, i) => {
-      if (typeof item !== "object" || item === null)
-        throw this.rejected(new ValidationError(`items[${i}]`, "must be { name, input?, options? }"));
-      return this.prepare(item.name, item.input, item.options ?? {}, `items[${i}].`);
-    });
+    const jobs = this.prepareItems(items);
     if (jobs.length === 0) return [];
     return this.enqueue(jobs, {});
   }
@@ -268,7 +269,7 @@ export class Optiq {
       throw this.rejected(new ValidationError("store", "this store cannot enqueue inside a caller's transaction"));
     }
     if (!Array.isArray(items)) throw this.rejected(new ValidationError("items", "must be an array"));
-    const jobs = items.map((item, i) => this.prepare(item.name, item.input, item.options ?? {}, `items[${i}].`));
+    const jobs = this.prepareItems(items);
     await this.ready();
     try {
       const results = await enqueueWith(tx, { jobs, now: this.clock.now(), maxQueued: this.maxQueued });
@@ -279,16 +280,32 @@ export class Optiq {
     }
   }
 
-  private prepare(name: string, input: unknown, options: SubmitOptions, prefix: string): EnqueueJob {
-    try {
-      if (this.lifecycle === "stopping" || this.lifecycle === "stopped") throw new NotRunningError();
-      checkString(`${prefix}name`, name, 128);
-      const def = this.definitions.get(name);
-      if (!def) throw new UnknownJobNameError(name, `${prefix}name`);
-      return buildEnqueueJob(def, input, options, prefix, this.clock.now(), this.maxPayloadBytes);
-    } catch (err) {
-      throw this.rejected(err);
+  /** Validates a submission; errors name fields as submit() does (`name`, `options.delayMs`). */
+  private prepare(name: string, input: unknown, options: SubmitOptions): EnqueueJob {
+    if (this.lifecycle === "stopping" || this.lifecycle === "stopped") throw new NotRunningError();
+    const def = typeof name === "string" ? this.definitions.get(name) : undefined;
+    if (!def) {
+      checkString("name", name, 128);
+      throw new UnknownJobNameError(name);
     }
+    return buildEnqueueJob(def, input, options, this.clock.now(), this.maxPayloadBytes);
+  }
+
+  /** prepare() for each item of submitMany / submitWith; errors name the item (`items[3].options.delayMs`). */
+  private prepareItems(items: readonly SubmitManyItem[]): EnqueueJob[] {
+    const jobs = new Array<EnqueueJob>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item !== "object" || item === null) {
+        throw this.rejected(new ValidationError(`items[${i}]`, "must be { name, input?, options? }"));
+      }
+      try {
+        jobs[i] = this.prepare(item.name, item.input, item.options ?? NO_OPTIONS);
+      } catch (err) {
+        throw this.rejected(atItem(err, i));
+      }
+    }
+    return jobs;
   }
 
   private async enqueue(jobs: EnqueueJob[], options: SubmitOptions): Promise<Submitted[]> {

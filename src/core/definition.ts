@@ -31,18 +31,38 @@ export interface RunningJob<Input = unknown> {
 
 /** The handler's view of a job: only these fields, whatever object they come from. */
 export function toRunningJob(job: RunningJob): RunningJob {
-  return {
-    id: job.id,
-    name: job.name,
-    input: job.input,
-    attempt: job.attempt,
-    maxAttempts: job.maxAttempts,
-    priority: job.priority,
-    group: job.group,
-    key: job.key,
-    checkpoint: job.checkpoint,
-    createdAt: job.createdAt,
-  };
+  return new RunningJobCopy(job);
+}
+
+/**
+ * A class rather than an object literal: V8 may decide to allocate a hot
+ * literal straight in the old generation (pretenuring), where these
+ * short-lived copies would pile up until a full collection.
+ */
+class RunningJobCopy implements RunningJob {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly priority: number;
+  readonly group: string | null;
+  readonly key: string | null;
+  readonly checkpoint: unknown;
+  readonly createdAt: number;
+
+  constructor(job: RunningJob) {
+    this.id = job.id;
+    this.name = job.name;
+    this.input = job.input;
+    this.attempt = job.attempt;
+    this.maxAttempts = job.maxAttempts;
+    this.priority = job.priority;
+    this.group = job.group;
+    this.key = job.key;
+    this.checkpoint = job.checkpoint;
+    this.createdAt = job.createdAt;
+  }
 }
 
 export type Handler<Input = unknown, Result = unknown> = (

@@ -67,9 +67,12 @@ export class OptiqError extends Error {
 export class ValidationError extends OptiqError {
   /** The argument or option at fault, e.g. `options.priority`. */
   readonly field: string;
-  constructor(field: string, message: string) {
-    super("OPTIQ_VALIDATION", `${field}: ${message}`);
+  /** What is wrong with it (the message without the field's name). */
+  readonly reason: string;
+  constructor(field: string, reason: string) {
+    super("OPTIQ_VALIDATION", `${field}: ${reason}`);
     this.field = field;
+    this.reason = reason;
   }
 }
 

@@ -1,7 +1,7 @@
 import { toRunningJob, type HandlerContext, type RunningJob } from "../core/definition.js";
 import type { OptiqError } from "../core/errors.js";
 import type { TimerHandle } from "../core/clock.js";
-import type { ClaimedJob } from "../store/port.js";
+import type { ClaimedJob, Outcome } from "../store/port.js";
 import type { ResolvedDefinition } from "./definition.js";
 
 const NOTHING: unique symbol = Symbol("nothing");
@@ -30,6 +30,12 @@ export class Execution implements HandlerContext {
   pendingProgress: unknown = NOTHING;
   pendingCheckpoint: unknown = NOTHING;
   readonly runningJob: RunningJob;
+  /** Set when the attempt is finalized: what the settlement queue writes. */
+  outcome: Outcome | null = null;
+  /** Links in the worker's list of running attempts (see ActiveExecutions). */
+  listed = false;
+  prevActive: Execution | null = null;
+  nextActive: Execution | null = null;
 
   constructor(
     readonly job: ClaimedJob,

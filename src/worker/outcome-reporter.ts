@@ -1,11 +1,10 @@
 import type { Clock } from "../core/clock.js";
 import { JobCancelledError } from "../core/errors.js";
 import type { TypedEmitter } from "../core/events.js";
-import type { Logger } from "../core/logger.js";
+import { debugEnabled, type Logger } from "../core/logger.js";
 import type { StatsRecorder } from "../core/stats.js";
-import type { Outcome, Store } from "../store/port.js";
+import type { Outcome, SettleResult, Store } from "../store/port.js";
 import type { Execution } from "./execution.js";
-import type { SettledItem } from "./settlement-queue.js";
 
 /**
  * Turns written outcomes into what users observe: counters, structured logs
@@ -18,11 +17,15 @@ export class OutcomeReporter {
   ) {}
 
   /** Reports a batch; returns the runAt of each retry, for the worker to wake up then. */
-  report(items: SettledItem[]): number[] {
+  report(execs: Execution[], results: SettleResult[]): number[] {
     const { emitter, stats, logger, clock } = this.deps;
     const now = clock.now();
+    const debug = debugEnabled(logger);
     const retries: number[] = [];
-    for (const { exec, outcome, result } of items) {
+    for (let i = 0; i < execs.length; i++) {
+      const exec = execs[i]!;
+      const outcome = exec.outcome!;
+      const result = results[i]!;
       const { id, name, attempt } = exec.job;
       if (!result.applied) {
         logger.warn({ jobId: id, name, attempt, state: result.state }, "outcome refused: the lease was lost");
@@ -32,7 +35,7 @@ export class OutcomeReporter {
       switch (result.state) {
         case "completed": {
           stats.finished("completed", runMs, now);
-          logger.debug({ jobId: id, name, attempt, runMs }, "job completed");
+          if (debug) logger.debug({ jobId: id, name, attempt, runMs }, "job completed");
           if (emitter.has("completed")) {
             const value = outcome.kind === "completed" ? (JSON.parse(outcome.resultJson) as unknown) : undefined;
             emitter.emit("completed", { id, name, attempt, result: value, runMs });

@@ -30,11 +30,17 @@ export function outcomeOfError(exec: Execution, error: unknown, now: number): Ou
 
 export function outcomeOfValue(exec: Execution, value: unknown, maxBytes: number, now: number): Outcome {
   try {
-    return { kind: "completed", resultJson: toJson("result", value, maxBytes) };
+    return new CompletedOutcome(toJson("result", value, maxBytes));
   } catch (err) {
     // a result that cannot be stored would be the same on every retry
     return outcomeOfError(exec, err, now);
   }
+}
+
+/** One per successful attempt: a class, so V8 never pretenures it (see Settlement). */
+class CompletedOutcome {
+  readonly kind = "completed";
+  constructor(readonly resultJson: string) {}
 }
 
 /** The outcome of an attempt stopped by its signal. */

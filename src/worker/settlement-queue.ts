@@ -3,10 +3,21 @@ import type { Clock } from "../core/clock.js";
 import type { Outcome, SettleResult, Store } from "../store/port.js";
 import type { Execution } from "./execution.js";
 
-export interface SettledItem {
-  exec: Execution;
-  outcome: Outcome;
-  result: SettleResult;
+/**
+ * One outcome as the store receives it. A class, not an object literal: V8
+ * may pretenure a hot literal site (allocate it in the old generation), and
+ * a settlement there would keep its attempt's objects alive until a full GC.
+ */
+class Settlement {
+  readonly id: string;
+  readonly attempt: number;
+  readonly outcome: Outcome;
+
+  constructor(exec: Execution, outcome: Outcome) {
+    this.id = exec.job.id;
+    this.attempt = exec.job.attempt;
+    this.outcome = outcome;
+  }
 }
 
 /**
@@ -16,7 +27,8 @@ export interface SettledItem {
  * backoff, never dropped: the guarded update makes a repeat harmless.
  */
 export class SettlementQueue {
-  private pending: { exec: Execution; outcome: Outcome }[] = [];
+  /** Finalized attempts whose `outcome` is not written yet. */
+  private pending: Execution[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
@@ -28,12 +40,14 @@ export class SettlementQueue {
     private readonly workerId: string,
     private readonly leaseMs: number,
     private readonly logger: Logger,
-    private readonly onSettled: (items: SettledItem[]) => void,
+    /** Called with the written attempts and, index for index, what the store made of each. */
+    private readonly onSettled: (execs: Execution[], results: SettleResult[]) => void,
     private readonly onIdle: () => void,
   ) {}
 
   add(exec: Execution, outcome: Outcome): void {
-    this.pending.push({ exec, outcome });
+    exec.outcome = outcome;
+    this.pending.push(exec);
     if (!this.scheduled && !this.flushing) {
       this.scheduled = true;
       setImmediate(() => {
@@ -73,17 +87,15 @@ export class SettlementQueue {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.saveLastWrites(batch);
-        const results = await this.store.settle({
-          workerId: this.workerId,
-          now: this.clock.now(),
-          settlements: batch.map(({ exec, outcome }) => ({ id: exec.job.id, attempt: exec.job.attempt, outcome })),
-        });
-        this.onSettled(batch.map((b, i) => ({ exec: b.exec, outcome: b.outcome, result: results[i]! })));
+        const settlements = new Array<Settlement>(batch.length);
+        for (let i = 0; i < batch.length; i++) settlements[i] = new Settlement(batch[i]!, batch[i]!.outcome!);
+        const results = await this.store.settle({ workerId: this.workerId, now: this.clock.now(), settlements });
+        this.onSettled(batch, results);
         return;
       } catch (err) {
         if (this.abandoned) {
           // the worker stopped and gave up on the store: the leases expire and the rescuer re-runs these jobs
-          this.logger.error({ err, jobs: batch.map((b) => b.exec.job.id) }, "outcomes not written before stop");
+          this.logger.error({ err, jobs: batch.map((exec) => exec.job.id) }, "outcomes not written before stop");
           return;
         }
         const delay = Math.min(30_000, 100 * 2 ** Math.min(attempt, 8));
@@ -107,9 +119,9 @@ export class SettlementQueue {
   }
 
   /** Progress or a checkpoint reported just before the handler returned must not be lost. */
-  private async saveLastWrites(batch: { exec: Execution }[]): Promise<void> {
+  private async saveLastWrites(batch: Execution[]): Promise<void> {
     const entries = [];
-    for (const { exec } of batch) {
+    for (const exec of batch) {
       if (exec.hasPendingWrites)
         entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
     }

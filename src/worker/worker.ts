@@ -8,17 +8,18 @@ import {
   ShutdownError,
 } from "../core/errors.js";
 import type { TypedEmitter } from "../core/events.js";
-import type { Logger } from "../core/logger.js";
+import { debugEnabled, type Logger } from "../core/logger.js";
 import type { SlidingWindowLimiter } from "../core/rate-limiter.js";
 import type { StatsRecorder } from "../core/stats.js";
 import { toJson } from "../core/validate.js";
-import type { ClaimedJob, Outcome, Store, Unsubscribe } from "../store/port.js";
+import type { ClaimedJob, Outcome, SettleResult, Store, Unsubscribe } from "../store/port.js";
 import { fallbackDefinition, type ResolvedDefinition } from "./definition.js";
+import { ActiveExecutions } from "./active-executions.js";
 import { Execution, type ExecutionHost } from "./execution.js";
 import { outcomeOfAbort, outcomeOfError, outcomeOfValue, withNote } from "./outcome.js";
 import { OutcomeReporter } from "./outcome-reporter.js";
 import { PrefetchBuffer } from "./prefetch-buffer.js";
-import { SettlementQueue, type SettledItem } from "./settlement-queue.js";
+import { SettlementQueue } from "./settlement-queue.js";
 
 export interface WorkerConfig {
   store: Store;
@@ -65,7 +66,7 @@ export class Worker implements ExecutionHost {
   private running = false;
   private busySlots = 0;
   /** Attempts not yet finalized, by job id. */
-  private readonly executions = new Map<string, Execution>();
+  private readonly executions = new ActiveExecutions();
   /** Finalized attempts whose handler ignored its abort and is still running. */
   readonly zombies = new Set<Execution>();
   private readonly settlements: SettlementQueue;
@@ -98,7 +99,7 @@ export class Worker implements ExecutionHost {
       config.workerId,
       config.leaseMs,
       config.logger,
-      (items) => this.afterSettled(items),
+      (execs, results) => this.afterSettled(execs, results),
       () => this.notifyIdle(),
     );
   }
@@ -118,7 +119,7 @@ export class Worker implements ExecutionHost {
 
   /** Attempts currently running here (not yet finalized). */
   get active(): Iterable<Execution> {
-    return this.executions.values();
+    return this.executions;
   }
 
   async start(): Promise<void> {
@@ -156,12 +157,12 @@ export class Worker implements ExecutionHost {
     }
     // abort what still runs; handlers that honour the signal get their grace period to stop
     let grace = 0;
-    for (const exec of [...this.executions.values()]) {
+    for (const exec of this.executions.toArray()) {
       grace = Math.max(grace, exec.def.abortGraceMs);
       this.abort(exec, new ShutdownError());
     }
     if (this.executions.size > 0) await this.waitForIdle(Math.min(grace, timeoutMs));
-    for (const exec of [...this.executions.values()]) this.abort(exec, new ShutdownError(), 0);
+    for (const exec of this.executions.toArray()) this.abort(exec, new ShutdownError(), 0);
     await withDeadline(
       this.settlements.flush().then(() => this.settlements.whenIdle()),
       timeoutMs,
@@ -184,9 +185,10 @@ export class Worker implements ExecutionHost {
 
   /** Aborts this process's attempt of `id` (cancel requested). */
   abortIds(ids: readonly string[]): void {
+    for (const exec of this.executions.findAll(ids)) {
+      this.abort(exec, new JobCancelledError(exec.job.id, "cancel requested"));
+    }
     for (const id of ids) {
-      const exec = this.executions.get(id);
-      if (exec) this.abort(exec, new JobCancelledError(id, "cancel requested"));
       const buffered = this.buffer.remove(id);
       if (buffered) this.finishUnstarted(buffered, { kind: "cancelled", reason: "cancel requested" });
     }
@@ -359,12 +361,14 @@ export class Worker implements ExecutionHost {
     this.config.rateLimiter?.take(now);
     def.limiter?.take(now);
     const exec = new Execution(job, def, now, this);
-    this.executions.set(job.id, exec);
+    this.executions.add(exec);
     this.busySlots++;
     def.busy++;
     const queueWaitMs = now - job.runAt;
     this.config.stats.started(queueWaitMs, now);
-    this.config.logger.debug({ jobId: job.id, name: job.name, attempt: job.attempt }, "job started");
+    if (debugEnabled(this.config.logger)) {
+      this.config.logger.debug({ jobId: job.id, name: job.name, attempt: job.attempt }, "job started");
+    }
     if (this.config.emitter.has("started")) {
       this.config.emitter.emit("started", { id: job.id, name: job.name, attempt: job.attempt, queueWaitMs });
     }
@@ -450,7 +454,7 @@ export class Worker implements ExecutionHost {
     exec.finalized = true;
     this.clearExecTimer(exec, "timeoutTimer");
     this.clearExecTimer(exec, "graceTimer");
-    if (this.executions.get(exec.job.id) === exec) this.executions.delete(exec.job.id);
+    this.executions.delete(exec);
     if (outcome === null) {
       this.config.logger.warn({ jobId: exec.job.id, name: exec.job.name }, "lease lost; outcome discarded");
       this.notifyIdle();
@@ -459,8 +463,8 @@ export class Worker implements ExecutionHost {
     this.settlements.add(exec, outcome);
   }
 
-  private afterSettled(items: SettledItem[]): void {
-    for (const retryAt of this.reporter.report(items)) this.wakeAt_(retryAt);
+  private afterSettled(execs: Execution[], results: SettleResult[]): void {
+    for (const retryAt of this.reporter.report(execs, results)) this.wakeAt_(retryAt);
     this.notifyIdle();
     // settling freed group slots and may have emptied the queue: look again
     this.schedulePump();
@@ -503,7 +507,7 @@ export class Worker implements ExecutionHost {
   /** Extends leases (all, or only attempts with unsaved progress) and learns of lost leases and cancels. */
   async heartbeat(all: boolean): Promise<void> {
     const entries = [];
-    for (const exec of this.executions.values()) {
+    for (const exec of this.executions) {
       if (!all && !exec.hasPendingWrites) continue;
       entries.push({ id: exec.job.id, attempt: exec.job.attempt, ...exec.takePendingWrites() });
     }
@@ -516,11 +520,8 @@ export class Worker implements ExecutionHost {
         leaseMs: this.config.leaseMs,
         now: this.config.clock.now(),
       });
-      for (const id of lost) {
-        const exec = this.executions.get(id);
-        if (exec) this.abort(exec, new LeaseLostError(id), 0);
-        this.buffer.remove(id); // rescued elsewhere before it started here
-      }
+      for (const exec of this.executions.findAll(lost)) this.abort(exec, new LeaseLostError(exec.job.id), 0);
+      for (const id of lost) this.buffer.remove(id); // rescued elsewhere before it started here
       this.abortIds(cancelRequested);
     } catch (err) {
       this.config.logger.error({ err }, "heartbeat failed; will retry at the next beat");
@@ -535,7 +536,7 @@ export class Worker implements ExecutionHost {
   /** Aborts stuck attempts of names whose policy says so (checked at each heartbeat). */
   abortStuck(): void {
     const now = this.config.clock.now();
-    for (const exec of [...this.executions.values()]) {
+    for (const exec of this.executions.toArray()) {
       if (exec.def.onStuck !== "abort") continue;
       const quietMs = now - exec.lastProgressAt;
       if (quietMs > this.stuckAfterMs(exec)) this.abort(exec, new JobStuckError(quietMs));

@@ -1,6 +1,6 @@
 import { Fifo } from "../../core/fifo.js";
 import { Heap } from "../../core/heap.js";
-import type { AttemptError, Job, SerializedError } from "../../core/job.js";
+import type { AttemptError, BackoffSpec, Job, SerializedError } from "../../core/job.js";
 import { QueueFullError } from "../../core/errors.js";
 import { SlidingWindowLimiter } from "../../core/rate-limiter.js";
 import type { JobState } from "../../core/states.js";
@@ -10,6 +10,7 @@ import type {
   ClaimParams,
   ClaimResult,
   ClaimedJob,
+  EnqueueJob,
   EnqueueParams,
   EnqueueResult,
   HeartbeatParams,
@@ -29,7 +30,7 @@ import type {
   StoreListener,
   Unsubscribe,
 } from "../../store/port.js";
-import { MemoryRecord, dueBefore, runsBefore, seqOf } from "./record.js";
+import { MemoryRecord, dueBefore, runsBefore, seqOf, type JobSpec } from "./record.js";
 import { RecordTable } from "./record-table.js";
 import { RunQueue } from "./run-queue.js";
 
@@ -62,6 +63,7 @@ export class MemoryStore implements Store {
   };
 
   private seq = 0;
+  private lastSpec: JobSpec | null = null;
   /** Every retained job, by seq. */
   private readonly jobs = new RecordTable();
   private readonly keys = new Map<string, MemoryRecord>();
@@ -121,30 +123,18 @@ export class MemoryStore implements Store {
       const j = jobs[i]!;
       const existing = j.key === null ? undefined : this.keys.get(j.key);
       if (existing) {
-        results[i] = { id: existing.id, created: false };
+        results[i] = new Enqueued(existing.id, false);
         continue;
       }
       const seq = ++this.seq;
-      const rec = new MemoryRecord(
-        seq,
-        j.name,
-        j.inputJson,
-        j.priority,
-        j.runAt,
-        j.maxAttempts,
-        j.timeoutMs,
-        j.backoff,
-        j.key,
-        j.group,
-        now,
-      );
+      const rec = new MemoryRecord(seq, j.name, j.inputJson, j.priority, j.runAt, this.specOf(j), j.key, j.group, now);
       this.jobs.add(rec);
       if (rec.key !== null) this.keys.set(rec.key, rec);
       this.stateCounts.queued++;
       if (rec.runAt <= now) this.laneOf(rec).queue.push(rec);
       else this.delayed.push(rec);
       created = true;
-      results[i] = { id: rec.id, created: true };
+      results[i] = new Enqueued(rec.id, true);
     }
     // delayed jobs too: a worker learns their runAt from the claim this triggers
     if (created) this.emitAvailable();
@@ -243,7 +233,7 @@ export class MemoryStore implements Store {
     for (const s of params.settlements) {
       const rec = this.jobs.get(seqOf(s.id));
       if (!rec || rec.state !== "running" || rec.leaseOwner !== params.workerId || rec.attempt !== s.attempt) {
-        results.push({ id: s.id, applied: false, state: rec?.state ?? null });
+        results.push(new Settled(s.id, false, rec?.state ?? null));
         continue;
       }
       // a requested cancel wins, with the caller's reason; the worker's note (if any) is kept
@@ -272,7 +262,7 @@ export class MemoryStore implements Store {
       }
       // s.id names this record (it was found by it): no need to rebuild the id string
       if ((rec.state as JobState) !== "queued") finished.push(s.id);
-      results.push({ id: s.id, applied: true, state: rec.state });
+      results.push(new Settled(s.id, true, rec.state));
     }
     if (finished.length > 0) this.emitFinished(finished);
     if (available) this.emitAvailable();
@@ -393,6 +383,19 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** The spec of the last job enqueued if `j` has the same one (the usual case): one object for many jobs. */
+  private specOf(j: EnqueueJob): JobSpec {
+    const last = this.lastSpec;
+    if (
+      last !== null &&
+      last.maxAttempts === j.maxAttempts &&
+      last.timeoutMs === j.timeoutMs &&
+      last.backoff === j.backoff
+    )
+      return last;
+    return (this.lastSpec = { maxAttempts: j.maxAttempts, timeoutMs: j.timeoutMs, backoff: j.backoff });
+  }
+
   private laneOf(rec: MemoryRecord): Lane {
     const laneKey = rec.group === null ? rec.name : `${rec.name}\u0000${rec.group}`;
     let lane = this.lanes.get(laneKey);
@@ -450,22 +453,7 @@ export class MemoryStore implements Store {
         g.limiter?.take(now);
       }
     }
-    return {
-      id: rec.id,
-      name: rec.name,
-      input: JSON.parse(rec.inputJson) as unknown,
-      attempt: rec.attempt,
-      maxAttempts: rec.maxAttempts,
-      priority: rec.priority,
-      timeoutMs: rec.timeoutMs,
-      backoff: rec.backoff,
-      key: rec.key,
-      group: rec.group,
-      createdAt: rec.createdAt,
-      runAt: rec.runAt,
-      checkpoint: rec.checkpointJson === null ? null : (JSON.parse(rec.checkpointJson) as unknown),
-      leaseExpiresAt: rec.leaseExpiresAt,
-    };
+    return new LeasedJob(rec);
   }
 
   /** Frees the lease and the group slot; the caller sets the next state. */
@@ -489,7 +477,7 @@ export class MemoryStore implements Store {
   private requeue(rec: MemoryRecord, runAt: number, now: number): void {
     this.stateCounts.queued++;
     rec.state = "queued";
-    rec.runAt = runAt;
+    rec.moveRunAt(runAt);
     if (runAt <= now) this.laneOf(rec).queue.push(rec);
     else this.delayed.push(rec);
   }
@@ -540,6 +528,7 @@ export class MemoryStore implements Store {
       this.jobs.delete(oldest.seq);
       if (oldest.key !== null && this.keys.get(oldest.key) === oldest) this.keys.delete(oldest.key);
       this.stateCounts[oldest.state]--;
+      oldest.recycle();
       removed++;
     }
     return removed;
@@ -556,4 +545,57 @@ export class MemoryStore implements Store {
 
 function noteOf(outcome: Outcome): string | undefined {
   return outcome.kind === "cancelled" ? outcome.note : undefined;
+}
+
+/** A class rather than an object literal, so V8 never pretenures these short-lived objects. */
+class LeasedJob implements ClaimedJob {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly priority: number;
+  readonly timeoutMs: number | null;
+  readonly backoff: BackoffSpec;
+  readonly key: string | null;
+  readonly group: string | null;
+  readonly createdAt: number;
+  readonly runAt: number;
+  readonly checkpoint: unknown;
+  readonly leaseExpiresAt: number;
+
+  constructor(rec: MemoryRecord) {
+    this.id = rec.id;
+    this.name = rec.name;
+    this.input = JSON.parse(rec.inputJson) as unknown;
+    this.attempt = rec.attempt;
+    this.maxAttempts = rec.maxAttempts;
+    this.priority = rec.priority;
+    this.timeoutMs = rec.timeoutMs;
+    this.backoff = rec.backoff;
+    this.key = rec.key;
+    this.group = rec.group;
+    this.createdAt = rec.createdAt;
+    this.runAt = rec.runAt;
+    const checkpoint = rec.checkpointJson;
+    this.checkpoint = checkpoint === null ? null : (JSON.parse(checkpoint) as unknown);
+    this.leaseExpiresAt = rec.leaseExpiresAt ?? 0;
+  }
+}
+
+/** A settle result: a class, for the reason LeasedJob is one. */
+class Settled implements SettleResult {
+  constructor(
+    readonly id: string,
+    readonly applied: boolean,
+    readonly state: JobState | null,
+  ) {}
+}
+
+/** An enqueue result: a class, for the reason LeasedJob is one. */
+class Enqueued implements EnqueueResult {
+  constructor(
+    readonly id: string,
+    readonly created: boolean,
+  ) {}
 }

@@ -12,24 +12,54 @@ export class MemoryRecord {
   attempt = 0;
   /** Fields a job gets once it runs, is cancelled or fails; null while it only waits. */
   private life: RecordLife | null = null;
+  /** null while it equals the job's first runAt (most jobs): a time costs a 16-byte box per job. */
+  private created: number | null;
 
   constructor(
     readonly seq: number,
     readonly name: string,
     readonly inputJson: string,
     readonly priority: number,
-    public runAt: number,
-    readonly maxAttempts: number,
-    readonly timeoutMs: number | null,
-    readonly backoff: BackoffSpec,
+    private runAtValue: number,
+    /** Shared by the jobs submitted with the same attempts, timeout and backoff. */
+    readonly spec: JobSpec,
     readonly key: string | null,
     readonly group: string | null,
-    readonly createdAt: number,
-  ) {}
+    createdAt: number,
+  ) {
+    this.created = createdAt === runAtValue ? null : createdAt;
+  }
+
+  /** When the job may run next. */
+  get runAt(): number {
+    return this.runAtValue;
+  }
 
   /** The job's id: its seq in decimal (not stored, so a waiting job costs no string). */
   get id(): string {
     return String(this.seq);
+  }
+
+  get createdAt(): number {
+    return this.created ?? this.runAtValue;
+  }
+
+  /** Moves the job's runAt (a retry, a release); createdAt stays. */
+  moveRunAt(runAt: number): void {
+    if (this.created === null && runAt !== this.runAtValue) this.created = this.runAtValue;
+    this.runAtValue = runAt;
+  }
+
+  get maxAttempts(): number {
+    return this.spec.maxAttempts;
+  }
+
+  get timeoutMs(): number | null {
+    return this.spec.timeoutMs;
+  }
+
+  get backoff(): BackoffSpec {
+    return this.spec.backoff;
   }
 
   get resultJson(): string | null {
@@ -37,98 +67,117 @@ export class MemoryRecord {
   }
   set resultJson(value: string | null) {
     if (this.life !== null) this.life.resultJson = value;
-    else if (value !== null) (this.life = new RecordLife()).resultJson = value;
+    else if (value !== null) this.lifeForWrite().resultJson = value;
   }
   get error(): SerializedError | null {
     return this.life === null ? null : this.life.error;
   }
   set error(value: SerializedError | null) {
     if (this.life !== null) this.life.error = value;
-    else if (value !== null) (this.life = new RecordLife()).error = value;
+    else if (value !== null) this.lifeForWrite().error = value;
   }
   get errors(): AttemptError[] | null {
     return this.life === null ? null : this.life.errors;
   }
   set errors(value: AttemptError[] | null) {
     if (this.life !== null) this.life.errors = value;
-    else if (value !== null) (this.life = new RecordLife()).errors = value;
+    else if (value !== null) this.lifeForWrite().errors = value;
   }
   get progressJson(): string | null {
     return this.life === null ? null : this.life.progressJson;
   }
   set progressJson(value: string | null) {
     if (this.life !== null) this.life.progressJson = value;
-    else if (value !== null) (this.life = new RecordLife()).progressJson = value;
+    else if (value !== null) this.lifeForWrite().progressJson = value;
   }
   get checkpointJson(): string | null {
     return this.life === null ? null : this.life.checkpointJson;
   }
   set checkpointJson(value: string | null) {
     if (this.life !== null) this.life.checkpointJson = value;
-    else if (value !== null) (this.life = new RecordLife()).checkpointJson = value;
+    else if (value !== null) this.lifeForWrite().checkpointJson = value;
   }
   get startedAt(): number | null {
-    return this.life === null ? null : this.life.startedAt;
+    return this.life === null ? null : fromTime(this.life.startedAt);
   }
   set startedAt(value: number | null) {
-    if (this.life !== null) this.life.startedAt = value;
-    else if (value !== null) (this.life = new RecordLife()).startedAt = value;
+    if (this.life !== null) this.life.startedAt = toTime(value);
+    else if (value !== null) this.lifeForWrite().startedAt = value;
   }
   get finishedAt(): number | null {
-    return this.life === null ? null : this.life.finishedAt;
+    return this.life === null ? null : fromTime(this.life.finishedAt);
   }
   set finishedAt(value: number | null) {
-    if (this.life !== null) this.life.finishedAt = value;
-    else if (value !== null) (this.life = new RecordLife()).finishedAt = value;
+    if (this.life !== null) this.life.finishedAt = toTime(value);
+    else if (value !== null) this.lifeForWrite().finishedAt = value;
   }
   get lastProgressAt(): number | null {
-    return this.life === null ? null : this.life.lastProgressAt;
+    return this.life === null ? null : fromTime(this.life.lastProgressAt);
   }
   set lastProgressAt(value: number | null) {
-    if (this.life !== null) this.life.lastProgressAt = value;
-    else if (value !== null) (this.life = new RecordLife()).lastProgressAt = value;
+    if (this.life !== null) this.life.lastProgressAt = toTime(value);
+    else if (value !== null) this.lifeForWrite().lastProgressAt = value;
+  }
+  get leaseExpiresAt(): number | null {
+    return this.life === null ? null : fromTime(this.life.leaseExpiresAt);
+  }
+  set leaseExpiresAt(value: number | null) {
+    if (this.life !== null) this.life.leaseExpiresAt = toTime(value);
+    else if (value !== null) this.lifeForWrite().leaseExpiresAt = value;
   }
   get leaseOwner(): string | null {
     return this.life === null ? null : this.life.leaseOwner;
   }
   set leaseOwner(value: string | null) {
     if (this.life !== null) this.life.leaseOwner = value;
-    else if (value !== null) (this.life = new RecordLife()).leaseOwner = value;
-  }
-  get leaseExpiresAt(): number | null {
-    return this.life === null ? null : this.life.leaseExpiresAt;
-  }
-  set leaseExpiresAt(value: number | null) {
-    if (this.life !== null) this.life.leaseExpiresAt = value;
-    else if (value !== null) (this.life = new RecordLife()).leaseExpiresAt = value;
+    else if (value !== null) this.lifeForWrite().leaseOwner = value;
   }
   get cancelRequested(): boolean {
     return this.life === null ? false : this.life.cancelRequested;
   }
   set cancelRequested(value: boolean) {
     if (this.life !== null) this.life.cancelRequested = value;
-    else if (value !== false) (this.life = new RecordLife()).cancelRequested = value;
+    else if (value !== false) this.lifeForWrite().cancelRequested = value;
   }
   get cancelReason(): string | null {
     return this.life === null ? null : this.life.cancelReason;
   }
   set cancelReason(value: string | null) {
     if (this.life !== null) this.life.cancelReason = value;
-    else if (value !== null) (this.life = new RecordLife()).cancelReason = value;
+    else if (value !== null) this.lifeForWrite().cancelReason = value;
   }
   get leasePrev(): MemoryRecord | null {
     return this.life === null ? null : this.life.leasePrev;
   }
   set leasePrev(value: MemoryRecord | null) {
     if (this.life !== null) this.life.leasePrev = value;
-    else if (value !== null) (this.life = new RecordLife()).leasePrev = value;
+    else if (value !== null) this.lifeForWrite().leasePrev = value;
   }
   get leaseNext(): MemoryRecord | null {
     return this.life === null ? null : this.life.leaseNext;
   }
   set leaseNext(value: MemoryRecord | null) {
     if (this.life !== null) this.life.leaseNext = value;
-    else if (value !== null) (this.life = new RecordLife()).leaseNext = value;
+    else if (value !== null) this.lifeForWrite().leaseNext = value;
+  }
+  private lifeForWrite(): RecordLife {
+    return (this.life = lifePool.pop() ?? new RecordLife());
+  }
+
+  /**
+   * Called when the store forgets this record (retention): its life object
+   * serves the next job that starts, so a steady stream of jobs allocates
+   * none (they would outlive the young generation in retention, and every
+   * one promoted to the old generation grows the heap until a full GC).
+   */
+  recycle(): void {
+    const life = this.life;
+    if (life === null) return;
+    this.life = null;
+    if (lifePool.length < LIFE_POOL_MAX) {
+      life.reset();
+      lifePool.push(life);
+    }
   }
 
   toJob(): Job {
@@ -162,6 +211,28 @@ export class MemoryRecord {
   }
 }
 
+/** What a job is run with beyond its input: the same object for every job submitted alike. */
+export interface JobSpec {
+  readonly maxAttempts: number;
+  readonly timeoutMs: number | null;
+  readonly backoff: BackoffSpec;
+}
+
+/** Stands for "none" in a time field: a number, so the field stays an unboxed double V8 can overwrite in place. */
+const NO_TIME = Number.NaN;
+
+function toTime(value: number | null): number {
+  return value === null ? NO_TIME : value;
+}
+
+function fromTime(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+/** Life objects of forgotten records, reused by the next jobs to start. */
+const lifePool: RecordLife[] = [];
+const LIFE_POOL_MAX = 4096;
+
 /** The part of a record that only running, finished or cancelled jobs need. */
 class RecordLife {
   resultJson: string | null = null;
@@ -169,16 +240,33 @@ class RecordLife {
   errors: AttemptError[] | null = null;
   progressJson: string | null = null;
   checkpointJson: string | null = null;
-  startedAt: number | null = null;
-  finishedAt: number | null = null;
-  lastProgressAt: number | null = null;
+  startedAt = NO_TIME;
+  finishedAt = NO_TIME;
+  lastProgressAt = NO_TIME;
+  leaseExpiresAt = NO_TIME;
   leaseOwner: string | null = null;
-  leaseExpiresAt: number | null = null;
   cancelRequested = false;
   cancelReason: string | null = null;
   /** Neighbours in the store's list of leased (running) jobs. */
   leasePrev: MemoryRecord | null = null;
   leaseNext: MemoryRecord | null = null;
+
+  reset(): void {
+    this.resultJson = null;
+    this.error = null;
+    this.errors = null;
+    this.progressJson = null;
+    this.checkpointJson = null;
+    this.startedAt = NO_TIME;
+    this.finishedAt = NO_TIME;
+    this.lastProgressAt = NO_TIME;
+    this.leaseExpiresAt = NO_TIME;
+    this.leaseOwner = null;
+    this.cancelRequested = false;
+    this.cancelReason = null;
+    this.leasePrev = null;
+    this.leaseNext = null;
+  }
 }
 
 /** Runnable order: higher priority first, then earlier runAt, then submission order. */
