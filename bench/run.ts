@@ -182,7 +182,7 @@ async function main(): Promise<void> {
         rssMb: med((m) => m.rss_mb, 1),
         maxRssMb: med((m) => m.maxrss_mb, 1),
         baseRssMb: med((m) => m.base_rss_mb, 1),
-        coldMs: spec.warmup ? med((m) => m.cold_ms ?? m.ms, 1) : null,
+        coldMs: spec.warmupRuns > 0 ? med((m) => m.cold_ms ?? m.ms, 1) : null,
         limitMs: spec.limitMs,
         ratioVsOptiq: null,
       });

@@ -8,7 +8,7 @@
  * every submitted chunk. maxrss_mb: the kernel's high-water mark for the
  * whole process (getrusage), which also sees peaks between samples.
  * base_rss_mb: RSS before the run (runtime, tsx loader and modules).
- * cold_ms (cases with a warm-up only): wall time of the first, untimed run.
+ * cold_ms (cases with warm-up runs only): wall time of the first, untimed run.
  */
 import { RssSampler, currentRssMb, kernelPeakMb } from "../lib/rss.js";
 import { SYSTEMS, findCase, type SystemName } from "./definitions.js";
@@ -24,8 +24,12 @@ const baseRss = currentRssMb();
 const sampler = new RssSampler();
 sampler.start(20);
 const runner = RUNNERS[system as SystemName];
-const cold = spec.warmup ? await runner(spec, () => sampler.sample()) : null;
-if (cold && cold.ran !== spec.jobs) throw new Error(`${system} ran ${cold.ran} handlers, expected ${spec.jobs}`);
+let cold: { ms: number } | null = null;
+for (let i = 0; i < spec.warmupRuns; i++) {
+  const warm = await runner(spec, () => sampler.sample());
+  if (warm.ran !== spec.jobs) throw new Error(`${system} ran ${warm.ran} handlers, expected ${spec.jobs}`);
+  cold ??= warm;
+}
 const cpu0 = process.cpuUsage();
 const { ms, ran } = await runner(spec, () => sampler.sample());
 const cpu = process.cpuUsage(cpu0);

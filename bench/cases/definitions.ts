@@ -12,11 +12,12 @@ export interface CaseSpec {
   /** The physical lower bound on the wall time, if any: ceil(jobs / concurrency) × sleepMs. */
   readonly limitMs: number | null;
   /**
-   * Run the case once, untimed, before the timed run (same process, fresh
-   * queue). For the latency-bound case: it measures scheduling, and a cold
-   * JIT would add noise unrelated to it. The cold run's time is reported too.
+   * Untimed runs before the timed one (same process, a fresh queue each).
+   * For the latency-bound case: it measures scheduling, and how far the JIT
+   * has got with each library's hot path after a thousand jobs would add
+   * noise unrelated to it. The first (cold) run's time is reported too.
    */
-  readonly warmup: boolean;
+  readonly warmupRuns: number;
 }
 
 /** Concurrency of every system in the no-op cases. */
@@ -25,9 +26,9 @@ export const NOOP_CONCURRENCY = 1000;
 export const CHUNK = 10_000;
 
 export const CASES: readonly CaseSpec[] = [
-  { name: "noop-20k", jobs: 20_000, concurrency: NOOP_CONCURRENCY, sleepMs: 0, limitMs: null, warmup: false },
-  { name: "noop-1m", jobs: 1_000_000, concurrency: NOOP_CONCURRENCY, sleepMs: 0, limitMs: null, warmup: false },
-  { name: "timer-10ms", jobs: 1000, concurrency: 100, sleepMs: 10, limitMs: 100, warmup: true },
+  { name: "noop-20k", jobs: 20_000, concurrency: NOOP_CONCURRENCY, sleepMs: 0, limitMs: null, warmupRuns: 0 },
+  { name: "noop-1m", jobs: 1_000_000, concurrency: NOOP_CONCURRENCY, sleepMs: 0, limitMs: null, warmupRuns: 0 },
+  { name: "timer-10ms", jobs: 1000, concurrency: 100, sleepMs: 10, limitMs: 100, warmupRuns: 5 },
 ];
 
 export const SYSTEMS = ["optiq", "p-queue", "fastq"] as const;

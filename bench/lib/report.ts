@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { format } from "prettier";
-import { CHUNK, NOOP_CONCURRENCY } from "../cases/definitions.js";
+import { CASES, CHUNK, NOOP_CONCURRENCY } from "../cases/definitions.js";
 import type { MachineFacts } from "./machine.js";
 
 export interface ResultRow {
@@ -174,12 +174,16 @@ export function renderCore(report: CoreReport): string {
     "",
     "- The 10 ms case is bounded by timers, not by the queue's throughput: 1000 jobs at concurrency 100 are " +
       "10 waves of a 10 ms `setTimeout`, and libuv timers have 1 ms resolution (a timer fires on the first " +
-      "loop iteration at least 10 whole milliseconds after it was set), so a wave lasts 10 ms plus up to ~1 ms " +
-      "however fast the queue is. On top of that optiq starts each next wave one event-loop turn later than " +
-      "p-queue and fastq, which start the next job in the microtask after one finishes: optiq writes the " +
-      "finished outcomes to the store, then claims the freed slots (each in a `setImmediate`), and it stores " +
-      "the 1000 jobs with `submitMany` before the first one runs. The case runs once untimed in the same " +
-      "process before the timed run (fresh queue), so the JIT is warm; the cold first run" +
+      "loop iteration at least 10 whole milliseconds after it was set), so each job's wait is 10 to 11 ms and " +
+      "the last of 100 chains of 10 such waits ends near 105 ms however fast the queue is. What a queue adds is " +
+      "its time from one job's end to the next one's start, once per wave, and it compounds: the jobs of a " +
+      "wave end in one timer callback after another, each next job starts in the microtasks after its " +
+      "predecessor's callback (optiq too, with its memory store: it writes the outcome and claims in a " +
+      "microtask), so the last job of a wave starts the sum of 100 such hand-overs late. optiq's hand-over " +
+      "(store the outcome, lease the next job, stats, events) costs several microseconds where fastq's costs " +
+      "one or two. Each system runs the case " +
+      `${CASES.find((c) => c.name === "timer-10ms")?.warmupRuns ?? 0} times untimed in the same process ` +
+      "before the timed run (a fresh queue each), so the hot paths are compiled; the cold first run" +
       coldRuns(rows) +
       ".",
     "- p-queue keeps its queue in an array and takes jobs with `Array#shift()`; an array of a million " +

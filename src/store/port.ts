@@ -29,6 +29,11 @@ export interface StoreCapabilities {
   readonly transactionalEnqueue: boolean;
   /** Suggested interval (ms) for flushing progress and heartbeats; 0 means write at once. */
   readonly writeIntervalMs: number;
+  /**
+   * Operations answer without I/O (the store lives in this process's memory):
+   * batching round trips gains nothing, so the worker claims at once.
+   */
+  readonly inProcess: boolean;
 }
 
 export interface EnqueueJob {

@@ -57,6 +57,11 @@ export class SettlementQueue {
     }
   }
 
+  /** Outcomes added and not yet written (a write may be in flight). */
+  get hasUnwritten(): boolean {
+    return this.pending.length > 0 || this.flushing !== null;
+  }
+
   get idle(): boolean {
     return this.pending.length === 0 && !this.flushing && !this.scheduled;
   }

@@ -20,6 +20,7 @@ import { outcomeOfAbort, outcomeOfError, outcomeOfValue, withNote } from "./outc
 import { OutcomeReporter } from "./outcome-reporter.js";
 import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { SettlementQueue } from "./settlement-queue.js";
+import { StepScheduler } from "./step-scheduler.js";
 
 export interface WorkerConfig {
   store: Store;
@@ -72,6 +73,7 @@ export class Worker implements ExecutionHost {
   private readonly settlements: SettlementQueue;
   private readonly buffer = new PrefetchBuffer();
   private readonly reporter: OutcomeReporter;
+  private readonly steps: StepScheduler;
   /** Moving average of attempt run times here, for prefetch "auto"; null until one ran. */
   private meanRunMs: number | null = null;
   private pumpScheduled = false;
@@ -92,6 +94,7 @@ export class Worker implements ExecutionHost {
 
   constructor(private readonly config: WorkerConfig) {
     this.workerId = config.workerId;
+    this.steps = new StepScheduler(config.store.capabilities.inProcess);
     this.reporter = new OutcomeReporter(config);
     this.settlements = new SettlementQueue(
       config.store,
@@ -243,14 +246,30 @@ export class Worker implements ExecutionHost {
     }
   }
 
-  schedulePump(): void {
+  /**
+   * Schedules one claim. `afterWork`: a job finished or a claim filled its
+   * limit — with an in-process store the claim then follows in a microtask
+   * (see StepScheduler); anything else (new jobs, timers, notifications)
+   * waits for setImmediate, so a submit() resolves before its job starts.
+   */
+  schedulePump(afterWork = false): void {
     if (!this.running || this.pumpScheduled) return;
     this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      void this.pump();
-    });
+    if (afterWork) this.steps.schedule(this.scheduledPump);
+    else setImmediate(this.scheduledPump);
   }
+
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    if (this.config.store.capabilities.inProcess && this.settlements.hasUnwritten) {
+      // write what finished first, so the claim sees the slots it frees (and the
+      // finished attempts are let go at once); a write that keeps failing holds
+      // claims back, which is right: outcomes could not be stored either
+      void this.settlements.flush().then(() => this.schedulePump(true));
+      return;
+    }
+    void this.pump();
+  };
 
   private async pump(): Promise<void> {
     if (this.pumping) {
@@ -267,7 +286,7 @@ export class Worker implements ExecutionHost {
       this.pumping = null;
       if (this.pumpAgain) {
         this.pumpAgain = false;
-        this.schedulePump();
+        this.schedulePump(true);
       }
     }
   }
@@ -335,7 +354,7 @@ export class Worker implements ExecutionHost {
     }
     if (jobs.length > 0) this.config.onClaimed();
     if (jobs.length === limit) {
-      this.schedulePump(); // there may be more
+      this.schedulePump(true); // there may be more
     } else {
       wakeAt = min(wakeAt, nextRunAt);
       if (wakeAt !== null) this.wakeAt_(wakeAt);
@@ -404,7 +423,7 @@ export class Worker implements ExecutionHost {
     if (exec.finalized) {
       // a zombie finally stopped: only its slot was still held
       this.zombies.delete(exec);
-      this.schedulePump();
+      this.schedulePump(true);
       return;
     }
     const now = this.config.clock.now();
@@ -416,7 +435,7 @@ export class Worker implements ExecutionHost {
     else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
     this.finalize(exec, outcome);
     if (this.running) this.startBuffered(now);
-    this.schedulePump();
+    this.schedulePump(true);
   }
 
   /**
@@ -467,7 +486,7 @@ export class Worker implements ExecutionHost {
     for (const retryAt of this.reporter.report(execs, results)) this.wakeAt_(retryAt);
     this.notifyIdle();
     // settling freed group slots and may have emptied the queue: look again
-    this.schedulePump();
+    this.schedulePump(true);
   }
 
   // progress and checkpoints: validated now, written in batches

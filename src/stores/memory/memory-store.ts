@@ -60,6 +60,7 @@ export class MemoryStore implements Store {
     shared: false,
     transactionalEnqueue: false,
     writeIntervalMs: 0,
+    inProcess: true,
   };
 
   private seq = 0;

@@ -123,6 +123,7 @@ export class PostgresStore implements Store {
     shared: true,
     transactionalEnqueue: true,
     writeIntervalMs: 1000,
+    inProcess: false,
   };
 
   readonly schema: string;

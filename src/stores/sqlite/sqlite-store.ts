@@ -99,6 +99,7 @@ export class SqliteStore implements Store {
     shared: true,
     transactionalEnqueue: false,
     writeIntervalMs: 1000,
+    inProcess: false,
   };
 
   readonly path: string;
