@@ -62,6 +62,8 @@ const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_RETENTION: Retention = { maxAgeMs: 24 * 3600_000, maxCount: 10_000 };
 const INT_MAX = 2_147_483_647;
 const PRUNE_BATCH = 5_000;
+/** Connections opened (with their hot statements prepared) when the store opens. */
+const WARM_CONNECTIONS = 3;
 /** Write statements between two compactions of the count deltas (rescue and prune compact too). */
 const COMPACT_EVERY = 500;
 const ID_PATTERN = /^[1-9]\d{0,18}$/;
@@ -219,7 +221,40 @@ export class PostgresStore implements Store {
         throw toStoreError("init", again);
       }
     }
+    // a pool the caller gave us may be small or busy: it is theirs to warm
+    if (this.ownPool) await this.warmPool(this.pool);
     this.state = "open";
+  }
+
+  /**
+   * Opens a few connections and prepares the claim and settle statements on
+   * each (with inputs that touch no row), so the first claims and outcome
+   * writes of a worker do not also pay for a connection and a query plan —
+   * 5 to 10 ms each, on the path of the first jobs. Best effort.
+   */
+  private async warmPool(pool: pg.Pool): Promise<void> {
+    const count = Math.min(WARM_CONNECTIONS, this.poolSize);
+    const clients = (await Promise.allSettled(Array.from({ length: count }, () => pool.connect())))
+      .filter((r): r is PromiseFulfilledResult<pg.PoolClient> => r.status === "fulfilled")
+      .map((r) => r.value);
+    await Promise.all(
+      clients.map(async (client) => {
+        let broken: Error | undefined;
+        const onError = (error: Error): void => {
+          broken = error;
+        };
+        client.on("error", onError);
+        try {
+          await client.query({ ...this.sql.claimFast, values: [0, "", [], [], 0, 0] });
+          await client.query({ ...this.sql.settle, values: ["", 0, [], [], [], [], [], [], [], [], []] });
+        } catch (error) {
+          if (isConnectionError(error)) broken ??= error as Error;
+        } finally {
+          client.removeListener("error", onError);
+          client.release(broken);
+        }
+      }),
+    );
   }
 
   private async releasePool(): Promise<void> {

@@ -194,10 +194,16 @@ export class Sql {
       "claim_fast",
       `WITH lim AS (${this.limitedGroups}),
       blocked AS (
+        -- one probe per limited group (none when there are none), on the group lanes'
+        -- index: never a walk over the whole runnable set
         SELECT EXISTS (
-          SELECT 1 FROM ${s}.jobs j
-          WHERE j.state = 'queued' AND j.group_name = ANY ((SELECT names FROM lim)::text[])
-            AND j.name = ANY ($3::text[]) AND j.run_at <= $1::float8
+          SELECT 1 FROM unnest((SELECT names FROM lim)::text[]) AS g(name)
+          CROSS JOIN LATERAL (
+            SELECT 1 FROM ${s}.jobs j
+            WHERE j.state = 'queued' AND j.group_name IS NOT NULL AND j.group_name = g.name
+              AND j.name = ANY ($3::text[]) AND j.run_at <= $1::float8
+            LIMIT 1
+          ) x
         ) AS yes
       ),
       picked AS (

@@ -80,6 +80,42 @@ describe("PostgresStore migrations and lifecycle", () => {
     expect((await store.get(created!.id))?.state).toBe("queued");
   });
 
+  it("opens warm connections, with the claim and settle statements prepared, and changes no job doing so", async () => {
+    const appName = `${APP}-warm-${fx.db.schema}`.slice(0, 60);
+    const store = new PostgresStore({
+      connectionString: fx.db.connectionString,
+      schema: fx.db.schema,
+      applicationName: appName,
+    });
+    try {
+      await store.init();
+      const [queued] = await store.enqueue({ jobs: [makeJob(T0)], now: T0, maxQueued: null });
+      await withClient(async (c) => {
+        const { rows } = await c.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1",
+          [appName],
+        );
+        expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(3);
+      });
+      expect((await store.get(queued!.id))?.state).toBe("queued");
+      expect(await store.counts()).toMatchObject({ queued: 1, running: 0, completed: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("warms no connection of a pool it is given (a small pool would wait on itself)", async () => {
+    const pool = new pg.Pool({ connectionString: fx.db.connectionString, max: 1 });
+    try {
+      const store = new PostgresStore({ pool, schema: fx.db.schema });
+      await store.init();
+      expect(pool.totalCount).toBeLessThanOrEqual(1);
+      await store.close();
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("uses a pool it is given, and leaves it open on close()", async () => {
     const pool = new pg.Pool({ connectionString: fx.db.connectionString, max: 2 });
     try {
