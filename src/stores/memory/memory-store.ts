@@ -1,8 +1,5 @@
-import { Fifo } from "../../core/fifo.js";
-import { Heap } from "../../core/heap.js";
-import type { AttemptError, BackoffSpec, Job, SerializedError } from "../../core/job.js";
+import type { Job } from "../../core/job.js";
 import { QueueFullError } from "../../core/errors.js";
-import { SlidingWindowLimiter } from "../../core/rate-limiter.js";
 import type { JobState } from "../../core/states.js";
 import type {
   CancelOutcome,
@@ -20,7 +17,6 @@ import type {
   ReleaseParams,
   RescueParams,
   RescueResult,
-  Retention,
   SettleParams,
   SettleResult,
   Store,
@@ -30,24 +26,16 @@ import type {
   StoreListener,
   Unsubscribe,
 } from "../../store/port.js";
-import { MemoryRecord, dueBefore, runsBefore, seqOf, type JobSpec } from "./record.js";
+import { Groups } from "./groups.js";
+import { LaneClaim } from "./lane-claim.js";
+import { LeasedList } from "./leased-list.js";
+import { newJobCount } from "./queue-limit.js";
+import { MemoryRecord, seqOf, type JobSpec } from "./record.js";
+import { leaseExpiredError, markCancelledFields, noteOf, recordError } from "./record-errors.js";
 import { RecordTable } from "./record-table.js";
-import { RunQueue } from "./run-queue.js";
-
-/** Jobs of one (name, group) pair waiting to run, best first. */
-interface Lane {
-  readonly name: string;
-  readonly group: string | null;
-  readonly queue: RunQueue;
-}
-
-interface GroupState {
-  running: number;
-  concurrency: number;
-  limiter: SlidingWindowLimiter | null;
-}
-
-const DEFAULT_RETENTION: Retention = { maxAgeMs: 24 * 3600_000, maxCount: 10_000 };
+import { Enqueued, LeasedJob, Settled } from "./results.js";
+import { FinishedJobs } from "./retention.js";
+import { WaitingJobs } from "./waiting-jobs.js";
 
 /**
  * The reference store: everything in this process, every operation O(1) or
@@ -68,16 +56,12 @@ export class MemoryStore implements Store {
   /** Every retained job, by seq. */
   private readonly jobs = new RecordTable();
   private readonly keys = new Map<string, MemoryRecord>();
-  private readonly lanes = new Map<string, Lane>();
-  private readonly delayed = new Heap<MemoryRecord>(dueBefore);
-  /** Leased (running) jobs in lease order, linked through the records: nothing allocated per lease. */
-  private leasedHead: MemoryRecord | null = null;
-  private leasedTail: MemoryRecord | null = null;
-  private readonly finished = new Fifo<MemoryRecord>();
-  private readonly groups = new Map<string, GroupState>();
+  private readonly waiting = new WaitingJobs();
+  private readonly leased = new LeasedList();
+  private readonly groups = new Groups();
   private readonly listeners = new Set<StoreListener>();
-  private retention: Retention = DEFAULT_RETENTION;
   private readonly stateCounts: StoreCounts = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  private readonly finished = new FinishedJobs(this.jobs, this.keys, this.stateCounts);
 
   init(): Promise<void> {
     return Promise.resolve();
@@ -89,34 +73,15 @@ export class MemoryStore implements Store {
   }
 
   configure(config: StoreConfig): Promise<void> {
-    this.retention = config.retention;
-    for (const [name, limits] of config.groups) {
-      const running = this.groups.get(name)?.running ?? 0;
-      this.groups.set(name, {
-        running,
-        concurrency: limits.concurrency ?? Infinity,
-        limiter: limits.rateLimit ? new SlidingWindowLimiter(limits.rateLimit) : null,
-      });
-    }
+    this.finished.retention = config.retention;
+    this.groups.configure(config.groups);
     return Promise.resolve();
   }
 
   enqueue(params: EnqueueParams): Promise<EnqueueResult[]> {
     const { jobs, now, maxQueued } = params;
-    if (maxQueued !== null) {
-      // jobs that would be created: keyless ones, plus each key not yet stored (once per batch)
-      const newKeys = new Set<string>();
-      let fresh = 0;
-      for (const j of jobs) {
-        if (j.key === null) fresh++;
-        else if (!this.keys.has(j.key) && !newKeys.has(j.key)) {
-          newKeys.add(j.key);
-          fresh++;
-        }
-      }
-      if (this.stateCounts.queued + fresh > maxQueued) {
-        return Promise.reject(new QueueFullError(this.stateCounts.queued, maxQueued));
-      }
+    if (maxQueued !== null && this.stateCounts.queued + newJobCount(jobs, this.keys) > maxQueued) {
+      return Promise.reject(new QueueFullError(this.stateCounts.queued, maxQueued));
     }
     const results: EnqueueResult[] = new Array<EnqueueResult>(jobs.length);
     let created = false;
@@ -132,8 +97,7 @@ export class MemoryStore implements Store {
       this.jobs.add(rec);
       if (rec.key !== null) this.keys.set(rec.key, rec);
       this.stateCounts.queued++;
-      if (rec.runAt <= now) this.laneOf(rec).queue.push(rec);
-      else this.delayed.push(rec);
+      this.waiting.add(rec, now);
       created = true;
       results[i] = new Enqueued(rec.id, true);
     }
@@ -144,66 +108,17 @@ export class MemoryStore implements Store {
 
   claim(params: ClaimParams): Promise<ClaimResult> {
     const { now, workerId, leaseMs } = params;
-    this.promoteDue(now);
-    const nameBudget = new Map(params.names);
-    const groupBudget = new Map<string, number>();
-    let nextRunAt: number | null = this.liveDelayedHead()?.runAt ?? null;
-    const noteLater = (at: number) => (nextRunAt = nextRunAt === null ? at : Math.min(nextRunAt, at));
-
-    const budgetOf = (group: string | null): number => {
-      if (group === null) return Infinity;
-      const cached = groupBudget.get(group);
-      if (cached !== undefined) return cached;
-      const g = this.groups.get(group);
-      let budget = Infinity;
-      if (g) {
-        budget = g.concurrency - g.running;
-        if (g.limiter) budget = Math.min(budget, g.limiter.available(now));
-      }
-      groupBudget.set(group, budget);
-      return budget;
-    };
-
-    const eligible: Lane[] = [];
-    for (const lane of this.lanes.values()) {
-      if (lane.queue.size > 0 && (nameBudget.get(lane.name) ?? 0) > 0 && budgetOf(lane.group) > 0) eligible.push(lane);
-    }
-
+    this.waiting.promoteDue(now);
+    let nextRunAt = this.waiting.nextDelayedRunAt();
+    const pick = new LaneClaim(this.waiting.allLanes(), params.names, this.groups, now);
     const jobs: ClaimedJob[] = [];
-    let limit = params.limit;
-    while (limit > 0 && eligible.length > 0) {
-      let bestIndex = -1;
-      let best: MemoryRecord | undefined;
-      for (let i = 0; i < eligible.length; i++) {
-        const lane = eligible[i]!;
-        const head = this.liveHead(lane);
-        const usable =
-          head !== undefined &&
-          (nameBudget.get(lane.name) ?? 0) > 0 &&
-          (lane.group === null || (groupBudget.get(lane.group) ?? Infinity) > 0);
-        if (!usable) {
-          eligible[i] = eligible[eligible.length - 1]!;
-          eligible.pop();
-          i--;
-          continue;
-        }
-        if (best === undefined || runsBefore(head, best)) {
-          best = head;
-          bestIndex = i;
-        }
-      }
-      if (best === undefined || bestIndex < 0) break;
-      eligible[bestIndex]!.queue.pop();
-      jobs.push(this.lease(best, workerId, leaseMs, now));
-      limit--;
-      nameBudget.set(best.name, (nameBudget.get(best.name) ?? 1) - 1);
-      if (best.group !== null) groupBudget.set(best.group, (groupBudget.get(best.group) ?? Infinity) - 1);
+    for (let limit = params.limit; limit > 0; limit--) {
+      const rec = pick.next();
+      if (rec === undefined) break;
+      jobs.push(this.lease(rec, workerId, leaseMs, now));
     }
-    // a group with waiting work whose window is full (before or because of this claim) reopens later
-    for (const group of groupBudget.keys()) {
-      const limiter = this.groups.get(group)?.limiter;
-      if (limiter && limiter.available(now) === 0) noteLater(limiter.nextAvailableAt(now));
-    }
+    const reopensAt = pick.reopensAt();
+    if (reopensAt !== null) nextRunAt = nextRunAt === null ? reopensAt : Math.min(nextRunAt, reopensAt);
     return Promise.resolve({ jobs, nextRunAt });
   }
 
@@ -249,14 +164,14 @@ export class MemoryStore implements Store {
           this.finish(rec, "completed", params.now);
           break;
         case "failed":
-          this.recordError(rec, outcome.error, params.now);
+          recordError(rec, outcome.error, params.now);
           this.finish(rec, "failed", params.now);
           break;
         case "cancelled":
           this.markCancelled(rec, outcome.reason, params.now, outcome.note);
           break;
         case "retry":
-          this.recordError(rec, outcome.error, params.now);
+          recordError(rec, outcome.error, params.now);
           this.requeue(rec, outcome.runAt, params.now);
           available ||= outcome.runAt <= params.now;
           break;
@@ -300,8 +215,8 @@ export class MemoryStore implements Store {
       this.stateCounts.queued--;
       this.stateCounts.cancelled++;
       rec.state = "cancelled";
-      this.markCancelledFields(rec, params.reason, params.now);
-      this.retain(rec, params.now);
+      markCancelledFields(rec, params.reason, params.now);
+      this.finished.add(rec, params.now);
       this.emitFinished([rec.id]);
       return Promise.resolve("cancelled");
     }
@@ -319,7 +234,7 @@ export class MemoryStore implements Store {
 
   rescueExpired(params: RescueParams): Promise<RescueResult> {
     const result: RescueResult = { requeued: [], failed: [], cancelled: [] };
-    for (let rec = this.leasedHead, next: MemoryRecord | null; rec !== null; rec = next) {
+    for (let rec = this.leased.first, next: MemoryRecord | null; rec !== null; rec = next) {
       next = rec.leaseNext;
       if (result.requeued.length + result.failed.length + result.cancelled.length >= params.limit) break;
       if (rec.leaseExpiresAt === null || rec.leaseExpiresAt > params.now) continue;
@@ -329,12 +244,7 @@ export class MemoryStore implements Store {
         result.cancelled.push(rec.id);
         continue;
       }
-      const error: SerializedError = {
-        name: "LeaseExpiredError",
-        code: "OPTIQ_LEASE_LOST",
-        message: `lease expired at attempt ${rec.attempt}: the worker stopped heartbeating`,
-      };
-      this.recordError(rec, error, params.now);
+      recordError(rec, leaseExpiredError(rec.attempt), params.now);
       if (rec.attempt < rec.maxAttempts) {
         this.requeue(rec, params.now, params.now);
         result.requeued.push(rec.id);
@@ -350,7 +260,7 @@ export class MemoryStore implements Store {
   }
 
   prune(now: number): Promise<number> {
-    return Promise.resolve(this.trim(now));
+    return Promise.resolve(this.finished.trim(now));
   }
 
   get(id: string): Promise<Job | null> {
@@ -397,43 +307,6 @@ export class MemoryStore implements Store {
     return (this.lastSpec = { maxAttempts: j.maxAttempts, timeoutMs: j.timeoutMs, backoff: j.backoff });
   }
 
-  private laneOf(rec: MemoryRecord): Lane {
-    const laneKey = rec.group === null ? rec.name : `${rec.name}\u0000${rec.group}`;
-    let lane = this.lanes.get(laneKey);
-    if (!lane) {
-      lane = { name: rec.name, group: rec.group, queue: new RunQueue() };
-      this.lanes.set(laneKey, lane);
-    }
-    return lane;
-  }
-
-  /** The lane's best job still queued; cancelled ones are dropped lazily here. */
-  private liveHead(lane: Lane): MemoryRecord | undefined {
-    let head = lane.queue.peek();
-    while (head !== undefined && head.state !== "queued") {
-      lane.queue.pop();
-      head = lane.queue.peek();
-    }
-    return head;
-  }
-
-  /** The earliest delayed job still queued; cancelled ones are dropped lazily here. */
-  private liveDelayedHead(): MemoryRecord | undefined {
-    let head = this.delayed.peek();
-    while (head !== undefined && head.state !== "queued") {
-      this.delayed.pop();
-      head = this.delayed.peek();
-    }
-    return head;
-  }
-
-  private promoteDue(now: number): void {
-    for (let rec = this.delayed.peek(); rec !== undefined && rec.runAt <= now; rec = this.delayed.peek()) {
-      this.delayed.pop();
-      if (rec.state === "queued") this.laneOf(rec).queue.push(rec);
-    }
-  }
-
   private lease(rec: MemoryRecord, workerId: string, leaseMs: number, now: number): ClaimedJob {
     this.stateCounts.queued--;
     this.stateCounts.running++;
@@ -443,17 +316,8 @@ export class MemoryStore implements Store {
     rec.lastProgressAt = null;
     rec.leaseOwner = workerId;
     rec.leaseExpiresAt = now + leaseMs;
-    rec.leasePrev = this.leasedTail;
-    if (this.leasedTail === null) this.leasedHead = rec;
-    else this.leasedTail.leaseNext = rec;
-    this.leasedTail = rec;
-    if (rec.group !== null) {
-      const g = this.groups.get(rec.group);
-      if (g) {
-        g.running++;
-        g.limiter?.take(now);
-      }
-    }
+    this.leased.append(rec);
+    if (rec.group !== null) this.groups.started(rec.group, now);
     return new LeasedJob(rec);
   }
 
@@ -462,77 +326,27 @@ export class MemoryStore implements Store {
     this.stateCounts.running--;
     rec.leaseOwner = null;
     rec.leaseExpiresAt = null;
-    const { leasePrev: prev, leaseNext: next } = rec;
-    if (prev === null) this.leasedHead = next;
-    else prev.leaseNext = next;
-    if (next === null) this.leasedTail = prev;
-    else next.leasePrev = prev;
-    rec.leasePrev = null;
-    rec.leaseNext = null;
-    if (rec.group !== null) {
-      const g = this.groups.get(rec.group);
-      if (g) g.running--;
-    }
+    this.leased.remove(rec);
+    if (rec.group !== null) this.groups.stopped(rec.group);
   }
 
   private requeue(rec: MemoryRecord, runAt: number, now: number): void {
     this.stateCounts.queued++;
     rec.state = "queued";
     rec.moveRunAt(runAt);
-    if (runAt <= now) this.laneOf(rec).queue.push(rec);
-    else this.delayed.push(rec);
+    this.waiting.add(rec, now);
   }
 
   private finish(rec: MemoryRecord, state: JobState, now: number): void {
     this.stateCounts[state]++;
     rec.state = state;
     rec.finishedAt = now;
-    this.retain(rec, now);
+    this.finished.add(rec, now);
   }
 
   private markCancelled(rec: MemoryRecord, reason: string, now: number, note?: string): void {
-    this.markCancelledFields(rec, reason, now, note);
+    markCancelledFields(rec, reason, now, note);
     this.finish(rec, "cancelled", now);
-  }
-
-  private markCancelledFields(rec: MemoryRecord, reason: string, now: number, note?: string): void {
-    rec.cancelReason = reason;
-    rec.finishedAt = now;
-    rec.error = {
-      name: "JobCancelledError",
-      code: "OPTIQ_JOB_CANCELLED",
-      message: note ? `cancelled: ${reason}; ${note}` : `cancelled: ${reason}`,
-    };
-  }
-
-  private recordError(rec: MemoryRecord, error: SerializedError, now: number): void {
-    rec.error = error;
-    const entry: AttemptError = { attempt: rec.attempt, at: now, error };
-    if (rec.errors) rec.errors.push(entry);
-    else rec.errors = [entry];
-  }
-
-  private retain(rec: MemoryRecord, now: number): void {
-    this.finished.push(rec);
-    this.trim(now);
-  }
-
-  /** Drops finished jobs beyond the retention count or age, oldest first. */
-  private trim(now: number): number {
-    let removed = 0;
-    const { maxCount, maxAgeMs } = this.retention;
-    for (let oldest = this.finished.peek(); oldest !== undefined; oldest = this.finished.peek()) {
-      const tooMany = this.finished.size > maxCount;
-      const tooOld = now - (oldest.finishedAt ?? now) > maxAgeMs;
-      if (!tooMany && !tooOld) break;
-      this.finished.shift();
-      this.jobs.delete(oldest.seq);
-      if (oldest.key !== null && this.keys.get(oldest.key) === oldest) this.keys.delete(oldest.key);
-      this.stateCounts[oldest.state]--;
-      oldest.recycle();
-      removed++;
-    }
-    return removed;
   }
 
   private emitAvailable(): void {
@@ -542,61 +356,4 @@ export class MemoryStore implements Store {
   private emitFinished(ids: readonly string[]): void {
     for (const l of this.listeners) l.onFinished?.(ids);
   }
-}
-
-function noteOf(outcome: Outcome): string | undefined {
-  return outcome.kind === "cancelled" ? outcome.note : undefined;
-}
-
-/** A class rather than an object literal, so V8 never pretenures these short-lived objects. */
-class LeasedJob implements ClaimedJob {
-  readonly id: string;
-  readonly name: string;
-  readonly input: unknown;
-  readonly attempt: number;
-  readonly maxAttempts: number;
-  readonly priority: number;
-  readonly timeoutMs: number | null;
-  readonly backoff: BackoffSpec;
-  readonly key: string | null;
-  readonly group: string | null;
-  readonly createdAt: number;
-  readonly runAt: number;
-  readonly checkpoint: unknown;
-  readonly leaseExpiresAt: number;
-
-  constructor(rec: MemoryRecord) {
-    this.id = rec.id;
-    this.name = rec.name;
-    this.input = JSON.parse(rec.inputJson) as unknown;
-    this.attempt = rec.attempt;
-    this.maxAttempts = rec.maxAttempts;
-    this.priority = rec.priority;
-    this.timeoutMs = rec.timeoutMs;
-    this.backoff = rec.backoff;
-    this.key = rec.key;
-    this.group = rec.group;
-    this.createdAt = rec.createdAt;
-    this.runAt = rec.runAt;
-    const checkpoint = rec.checkpointJson;
-    this.checkpoint = checkpoint === null ? null : (JSON.parse(checkpoint) as unknown);
-    this.leaseExpiresAt = rec.leaseExpiresAt ?? 0;
-  }
-}
-
-/** A settle result: a class, for the reason LeasedJob is one. */
-class Settled implements SettleResult {
-  constructor(
-    readonly id: string,
-    readonly applied: boolean,
-    readonly state: JobState | null,
-  ) {}
-}
-
-/** An enqueue result: a class, for the reason LeasedJob is one. */
-class Enqueued implements EnqueueResult {
-  constructor(
-    readonly id: string,
-    readonly created: boolean,
-  ) {}
 }
