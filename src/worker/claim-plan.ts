@@ -1,0 +1,87 @@
+import type { SlidingWindowLimiter } from "../core/rate-limiter.js";
+import type { ResolvedDefinition } from "./definition.js";
+
+/** With prefetch "auto": buffer about this much work, by the recent mean run time. */
+const PREFETCH_TARGET_MS = 50;
+const PREFETCH_MAX = 1000;
+
+/** How many jobs to hold beyond the free slots, given the recent mean run time here (null: none ran yet). */
+export function prefetchLimit(prefetch: number | "auto", concurrency: number, meanRunMs: number | null): number {
+  if (prefetch !== "auto") return prefetch;
+  if (meanRunMs === null) return 0; // nothing known yet: do not hoard what may be long jobs
+  const slots = concurrency === Infinity ? PREFETCH_MAX : concurrency;
+  return Math.min(PREFETCH_MAX, Math.round((slots * PREFETCH_TARGET_MS) / Math.max(meanRunMs, 0.01)));
+}
+
+/** The jobs claimed and not started yet (the worker's PrefetchBuffer). */
+export interface Buffered {
+  readonly size: number;
+  countOf(name: string): number;
+}
+
+/** What limits a claim besides the free slots (the worker's config). */
+export interface ClaimLimits {
+  readonly rateLimiter: SlidingWindowLimiter | null;
+  readonly definitions: ReadonlyMap<string, ResolvedDefinition>;
+}
+
+/**
+ * The totals of a claim plan, written by planClaim. The worker reuses one:
+ * a claim may follow every finished job, so planning must not cost an object.
+ */
+export class ClaimPlan {
+  /** Jobs to ask for in all. */
+  limit = 0;
+  /** When a rate limit that holds jobs back allows a start again; null if none does. */
+  wakeAt: number | null = null;
+}
+
+/**
+ * Plans one claim from `free` slots, `prefetch` jobs wanted beyond them and
+ * the jobs already `buffered`: writes the limit and the rate-limit wake-up
+ * into `plan`, and returns each runnable name's budget (its free slots and
+ * rate-limit tokens; names with none are left out, so empty means claim
+ * nothing). Touches nothing but the limiters, which drop expired starts.
+ */
+export function planClaim(
+  plan: ClaimPlan,
+  now: number,
+  free: number,
+  prefetch: number,
+  buffered: Buffered,
+  { rateLimiter, definitions }: ClaimLimits,
+): Map<string, number> {
+  let wakeAt: number | null = null;
+  if (rateLimiter && free > 0) {
+    const tokens = rateLimiter.available(now);
+    if (tokens === 0) wakeAt = rateLimiter.nextAvailableAt(now);
+    free = Math.min(free, tokens);
+  }
+  // rate-limited starts are decided at start time: prefetching them would only hold leases
+  const room = rateLimiter ? 0 : Math.max(0, prefetch - buffered.size);
+  const limit = Math.max(0, free - buffered.size) + room;
+  const names = new Map<string, number>();
+  if (limit > 0) {
+    for (const def of definitions.values()) {
+      if (!def.handler) continue;
+      const limited = def.limiter !== null || def.concurrency !== Infinity;
+      let n = limited ? Math.min(limit, def.concurrency - def.busy - buffered.countOf(def.name)) : limit;
+      if (def.limiter && n > 0) {
+        const tokens = def.limiter.available(now);
+        if (tokens === 0) wakeAt = earliest(wakeAt, def.limiter.nextAvailableAt(now));
+        n = Math.min(n, tokens);
+      }
+      if (n > 0) names.set(def.name, n);
+    }
+  }
+  plan.limit = limit;
+  plan.wakeAt = wakeAt;
+  return names;
+}
+
+/** The earlier of two times; null is "never". */
+export function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
