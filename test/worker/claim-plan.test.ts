@@ -91,11 +91,11 @@ describe("prefetchLimit", () => {
     expect(prefetchLimit("auto", 4, null)).toBe(0);
   });
 
-  it("holds about 50 ms of work per slot with auto, at most 1000 jobs", () => {
-    expect(prefetchLimit("auto", 4, 10)).toBe(20);
+  it("holds about 20 ms of work per slot with auto, at most 1000 jobs", () => {
+    expect(prefetchLimit("auto", 4, 10)).toBe(8);
     expect(prefetchLimit("auto", 4, 1000)).toBe(0);
     expect(prefetchLimit("auto", 4, 0)).toBe(1000);
-    expect(prefetchLimit("auto", Infinity, 100)).toBe(500);
+    expect(prefetchLimit("auto", Infinity, 100)).toBe(200);
   });
 });
 
