@@ -204,7 +204,7 @@ export class Worker implements ExecutionHost {
    * Schedules one claim. `afterWork`: a job finished or a claim filled its
    * limit — with an in-process store the claim then follows in a microtask
    * (see StepScheduler); anything else (new jobs, timers, notifications)
-   * waits for setImmediate, so a submit() resolves before its job starts.
+   * waits for setImmediate, so a submit() normally resolves before its job starts.
    */
   schedulePump(afterWork = false): void {
     if (!this.running || this.pumpScheduled) return;
