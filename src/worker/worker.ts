@@ -13,7 +13,6 @@ import { outcomeOfAbort, outcomeOfError, outcomeOfValue } from "./outcome.js";
 import { OutcomeReporter } from "./outcome-reporter.js";
 import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { SettlementQueue } from "./settlement-queue.js";
-import { StepScheduler } from "./step-scheduler.js";
 import { Wakeups } from "./wakeups.js";
 
 export type { WorkerConfig } from "./config.js";
@@ -38,7 +37,6 @@ export class Worker implements ExecutionHost {
   private readonly settlements: SettlementQueue;
   private readonly buffer = new PrefetchBuffer();
   private readonly reporter: OutcomeReporter;
-  private readonly steps: StepScheduler;
   private readonly aborts: AbortControl;
   private readonly leases: LeaseKeeper;
   private readonly wakeups: Wakeups;
@@ -58,7 +56,6 @@ export class Worker implements ExecutionHost {
 
   constructor(private readonly config: WorkerConfig) {
     this.workerId = config.workerId;
-    this.steps = new StepScheduler(config.store.capabilities.inProcess);
     this.reporter = new OutcomeReporter(config);
     this.settlements = new SettlementQueue(
       config.store,
@@ -201,16 +198,14 @@ export class Worker implements ExecutionHost {
   }
 
   /**
-   * Schedules one claim. `afterWork`: a job finished or a claim filled its
-   * limit — with an in-process store the claim then follows in a microtask
-   * (see StepScheduler); anything else (new jobs, timers, notifications)
-   * waits for setImmediate, so a submit() normally resolves before its job starts.
+   * Schedules one claim, on the next event-loop turn: that gathers every slot
+   * freed in one turn (a timer phase that ends a wave of jobs, say) into one
+   * claim, and a submit() normally resolves before its job starts.
    */
-  schedulePump(afterWork = false): void {
+  schedulePump(): void {
     if (!this.running || this.pumpScheduled) return;
     this.pumpScheduled = true;
-    if (afterWork) this.steps.schedule(this.scheduledPump);
-    else setImmediate(this.scheduledPump);
+    setImmediate(this.scheduledPump);
   }
 
   private readonly scheduledPump = (): void => {
@@ -219,7 +214,7 @@ export class Worker implements ExecutionHost {
       // write what finished first, so the claim sees the slots it frees (and the
       // finished attempts are let go at once); a write that keeps failing holds
       // claims back, which is right: outcomes could not be stored either
-      void this.settlements.flush().then(() => this.schedulePump(true));
+      void this.settlements.flush().then(() => this.schedulePump());
       return;
     }
     void this.pump();
@@ -240,7 +235,7 @@ export class Worker implements ExecutionHost {
       this.pumping = null;
       if (this.pumpAgain) {
         this.pumpAgain = false;
-        this.schedulePump(true);
+        this.schedulePump();
       }
     }
   }
@@ -295,7 +290,7 @@ export class Worker implements ExecutionHost {
     }
     if (jobs.length > 0) this.config.onClaimed();
     if (jobs.length === limit) {
-      this.schedulePump(true); // there may be more
+      this.schedulePump(); // there may be more
     } else {
       wakeAt = earliest(wakeAt, nextRunAt);
       if (wakeAt !== null) this.wakeups.at(wakeAt);
@@ -364,7 +359,7 @@ export class Worker implements ExecutionHost {
     if (exec.finalized) {
       // a zombie finally stopped: only its slot was still held
       this.zombies.delete(exec);
-      this.schedulePump(true);
+      this.schedulePump();
       return;
     }
     const now = this.config.clock.now();
@@ -376,7 +371,7 @@ export class Worker implements ExecutionHost {
     else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
     this.finalize(exec, outcome);
     if (this.running) this.startBuffered(now);
-    this.schedulePump(true);
+    this.schedulePump();
   }
 
   private finalize(exec: Execution, outcome: Outcome | null): void {
@@ -395,7 +390,7 @@ export class Worker implements ExecutionHost {
     for (const retryAt of this.reporter.report(execs, results)) this.wakeups.at(retryAt);
     this.notifyIdle();
     // settling freed group slots and may have emptied the queue: look again
-    this.schedulePump(true);
+    this.schedulePump();
   }
 
   // progress, checkpoints, heartbeats: see LeaseKeeper
