@@ -40,7 +40,9 @@ export interface OptiqOptions {
    * Jobs claimed ahead of free slots, so the next one starts the moment a slot
    * frees and claims come in batches. "auto" (the default on durable stores,
    * where a claim is a database round trip) holds about 20 ms of work by the
-   * recent mean run time: hundreds of short jobs, none of long ones. The
+   * recent mean run time: hundreds of short jobs, none of long ones. Before
+   * any job has finished here it claims one wave more than the free slots,
+   * and hands back to the queue any job that waited 1 s without starting. The
    * memory store defaults to 0. Prefetched jobs are leased to this worker;
    * stop() hands them back unstarted.
    */

@@ -8,7 +8,8 @@
  *   process, by statement, into `notes` (round trips per job).
  * - OPTIQ_BENCH_TRACE_QUERIES=<file>: also writes one JSON line per query
  *   (statement, start, end, rows), plus the submit and handler-start times
- *   of the pickup case and the timed window, to <file>.
+ *   of the pickup case, the handlers' runs of the timer case and the timed
+ *   window, to <file>.
  * - OPTIQ_BENCH_TRACE_STORE=1 (optiq only): claim/settle calls, jobs per call
  *   and ms per call into `notes` (see adapters.ts).
  * - OPTIQ_BENCH_SQLITE_SYNC=NORMAL (optiq-sqlite only): what fsync costs.
@@ -105,8 +106,10 @@ async function throughput(adapter: Adapter, c: CaseSpec, sampler: RssSampler): P
   const handler: Handler =
     c.sleepMs > 0
       ? async () => {
+          const at = performance.now();
           await sleep(c.sleepMs);
           ran++;
+          if (traceFile) trace.push({ q: "@handler", start: at, end: performance.now(), rows: null });
         }
       : () => {
           ran++;

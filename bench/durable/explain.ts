@@ -47,6 +47,7 @@ function settleValues(ids: string[], attempts: number[], now: number): unknown[]
     ids.map(() => null),
     ids.map(() => null),
     ids.map(() => null),
+    ids.map(() => null),
   ];
 }
 

@@ -18,6 +18,11 @@ export class ActiveExecutions implements Iterable<Execution> {
     return this.count;
   }
 
+  /** The attempt that started first among those running; null if none runs. */
+  get oldest(): Execution | null {
+    return this.head;
+  }
+
   add(exec: Execution): void {
     if (exec.listed) return;
     exec.listed = true;

@@ -11,12 +11,24 @@ import type { ResolvedDefinition } from "./definition.js";
 const PREFETCH_TARGET_MS = 20;
 const PREFETCH_MAX = 1000;
 
-/** How many jobs to hold beyond the free slots, given the recent mean run time here (null: none ran yet). */
-export function prefetchLimit(prefetch: number | "auto", concurrency: number, meanRunMs: number | null): number {
+/**
+ * How many jobs to hold beyond the free slots. The run time is the mean of
+ * the attempts finished here (`meanRunMs`); before any has finished, it is
+ * guessed to be PREFETCH_TARGET_MS (one more wave of work), or the age of the
+ * oldest running attempt (`runningForMs`) once that is longer: a lower bound
+ * that shrinks the guess while long jobs run. A wrong guess costs little:
+ * prefetched jobs go back to the queue after PREFETCH_HOLD_MS (prefetch-hold.ts).
+ */
+export function prefetchLimit(
+  prefetch: number | "auto",
+  concurrency: number,
+  meanRunMs: number | null,
+  runningForMs: number | null = null,
+): number {
   if (prefetch !== "auto") return prefetch;
-  if (meanRunMs === null) return 0; // nothing known yet: do not hoard what may be long jobs
+  const runMs = meanRunMs ?? Math.max(PREFETCH_TARGET_MS, runningForMs ?? 0);
   const slots = concurrency === Infinity ? PREFETCH_MAX : concurrency;
-  return Math.min(PREFETCH_MAX, Math.round((slots * PREFETCH_TARGET_MS) / Math.max(meanRunMs, 0.01)));
+  return Math.min(PREFETCH_MAX, Math.round((slots * PREFETCH_TARGET_MS) / Math.max(runMs, 0.01)));
 }
 
 /** The jobs claimed and not started yet (the worker's PrefetchBuffer). */

@@ -20,7 +20,9 @@ export interface WorkerConfig {
   /**
    * Jobs claimed ahead of free slots (0: claim only for free slots). "auto"
    * holds about PREFETCH_TARGET_MS (claim-plan.ts) of work: many short jobs,
-   * none of long ones (a worker must not hoard long jobs other workers could run).
+   * none of long ones (a worker must not hoard long jobs other workers could
+   * run); before any run time is known it guesses one more wave, and hands
+   * back what has not started after PREFETCH_HOLD_MS (prefetch-hold.ts).
    */
   prefetch: number | "auto";
   /** Polling backstop for stores shared with other processes; null for none. */

@@ -9,6 +9,8 @@ import type { ClaimedJob } from "../store/port.js";
  */
 export class PrefetchBuffer {
   private jobs: ClaimedJob[] = [];
+  /** When each job was buffered; in the order of `jobs`, so also oldest first. */
+  private since: number[] = [];
   private readonly perName = new Map<string, number>();
 
   get size(): number {
@@ -19,8 +21,9 @@ export class PrefetchBuffer {
     return this.perName.get(name) ?? 0;
   }
 
-  push(job: ClaimedJob): void {
+  push(job: ClaimedJob, at: number): void {
     this.jobs.push(job);
+    this.since.push(at);
     this.perName.set(job.name, this.countOf(job.name) + 1);
   }
 
@@ -35,10 +38,26 @@ export class PrefetchBuffer {
     return i < 0 ? undefined : this.removeAt(i);
   }
 
+  /** When the longest-held job was buffered; null if the buffer is empty. */
+  get oldestSince(): number | null {
+    return this.since[0] ?? null;
+  }
+
+  /** Removes and returns the jobs buffered at or before `cutoff`. */
+  takeHeldSince(cutoff: number): ClaimedJob[] {
+    let n = 0;
+    while (n < this.since.length && this.since[n]! <= cutoff) n++;
+    const taken = this.jobs.splice(0, n);
+    this.since.splice(0, n);
+    for (const job of taken) this.perName.set(job.name, this.countOf(job.name) - 1);
+    return taken;
+  }
+
   /** Empties the buffer, returning what it held. */
   drain(): ClaimedJob[] {
     const all = this.jobs;
     this.jobs = [];
+    this.since = [];
     this.perName.clear();
     return all;
   }
@@ -49,6 +68,7 @@ export class PrefetchBuffer {
 
   private removeAt(i: number): ClaimedJob {
     const [job] = this.jobs.splice(i, 1);
+    this.since.splice(i, 1);
     this.perName.set(job!.name, this.countOf(job!.name) - 1);
     return job!;
   }

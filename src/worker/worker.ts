@@ -12,6 +12,7 @@ import { LeaseKeeper } from "./lease-keeper.js";
 import { outcomeOfAbort, outcomeOfError, outcomeOfValue } from "./outcome.js";
 import { OutcomeReporter } from "./outcome-reporter.js";
 import { PrefetchBuffer } from "./prefetch-buffer.js";
+import { PrefetchHold } from "./prefetch-hold.js";
 import { SettlementQueue } from "./settlement-queue.js";
 import { Wakeups } from "./wakeups.js";
 
@@ -36,6 +37,7 @@ export class Worker implements ExecutionHost {
   readonly zombies: Set<Execution>;
   private readonly settlements: SettlementQueue;
   private readonly buffer = new PrefetchBuffer();
+  private readonly hold: PrefetchHold;
   private readonly reporter: OutcomeReporter;
   private readonly aborts: AbortControl;
   private readonly leases: LeaseKeeper;
@@ -72,6 +74,7 @@ export class Worker implements ExecutionHost {
     this.zombies = this.aborts.zombies;
     this.leases = new LeaseKeeper(config, this.executions, this.buffer, this.aborts, (ids) => this.abortIds(ids));
     this.wakeups = new Wakeups(config.clock, this);
+    this.hold = new PrefetchHold(config.clock, this.buffer, (jobs) => this.releaseJobs(jobs));
     this.idleWaiters = new IdleWaiters(config.clock);
   }
 
@@ -121,6 +124,7 @@ export class Worker implements ExecutionHost {
     this.running = false;
     this.wakeups.stop();
     await this.pumping;
+    this.hold.stop();
     await this.releaseJobs(this.buffer.drain());
     if (graceful && this.executions.size > 0) {
       await this.waitForIdle(timeoutMs);
@@ -175,7 +179,9 @@ export class Worker implements ExecutionHost {
 
   /** How many jobs to hold beyond the free slots now. */
   prefetchLimit(): number {
-    return prefetchLimit(this.config.prefetch, this.config.concurrency, this.meanRunMs);
+    const oldest = this.executions.oldest;
+    const runningForMs = oldest === null ? null : this.config.clock.now() - oldest.startedAt;
+    return prefetchLimit(this.config.prefetch, this.config.concurrency, this.meanRunMs, runningForMs);
   }
 
   /** Whether a claimed job may start now: a free slot, room under its name's limits. */
@@ -286,8 +292,9 @@ export class Worker implements ExecutionHost {
     const startedAt = clock.now();
     for (const job of jobs) {
       if (this.buffer.size === 0 && this.canStart(job, startedAt)) this.startAttempt(job, startedAt);
-      else this.buffer.push(job);
+      else this.buffer.push(job, startedAt);
     }
+    if (this.config.prefetch === "auto") this.hold.watch(); // a number asked for is held whatever it costs
     if (jobs.length > 0) this.config.onClaimed();
     if (jobs.length === limit) {
       this.schedulePump(); // there may be more

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { JobCancelledError, Optiq } from "../../src/index.js";
 import { FakeClock, flushPromises } from "../../src/testing.js";
+import { PREFETCH_HOLD_MS } from "../../src/worker/prefetch-hold.js";
 
 function blockingQueue(clock: FakeClock, options: { prefetch: number; leaseMs?: number }) {
   const q = new Optiq({ clock, concurrency: 1, ...options });
@@ -92,7 +93,7 @@ describe("prefetch", () => {
     }
   });
 
-  it('"auto" prefetches short jobs but never hoards long ones', async () => {
+  it('"auto" guesses one more wave at first, keeps prefetching short jobs, and hands long ones back', async () => {
     for (const [runMs, expectAhead] of [
       [1, true],
       [60_000, false],
@@ -113,8 +114,15 @@ describe("prefetch", () => {
       await q.submitMany(Array.from({ length: 40 }, () => ({ name: "job" })));
       await q.start();
       await flushPromises();
-      // nothing is known of run times yet: only the free slots were claimed
-      expect((await q.store.counts()).running).toBe(2);
+      // nothing is known of run times yet: the free slots and one more wave are leased
+      expect((await q.store.counts()).running).toBe(4);
+      if (!expectAhead) {
+        await clock.advance(PREFETCH_HOLD_MS);
+        // the guess was wrong: the wave that could not start goes back, and is not claimed again
+        expect(await q.store.counts()).toMatchObject({ running: 2, queued: 38 });
+        const waiting = await q.store.list({ state: "queued", limit: 40 });
+        expect(waiting.every((j) => j.attempt === 0 && j.leaseOwner === null)).toBe(true);
+      }
       await clock.advance(runMs); // the first two finish: now the mean run time is known
       const leased = (await q.store.counts()).running;
       if (expectAhead) expect(leased).toBeGreaterThan(2);

@@ -87,8 +87,16 @@ describe("prefetchLimit", () => {
     expect(prefetchLimit(7, 4, null)).toBe(7);
   });
 
-  it("holds nothing with auto until a run time is known", () => {
-    expect(prefetchLimit("auto", 4, null)).toBe(0);
+  it("guesses one more wave with auto before any run time is known", () => {
+    expect(prefetchLimit("auto", 4, null)).toBe(4);
+    expect(prefetchLimit("auto", 4, null, 5)).toBe(4);
+  });
+
+  it("shrinks that guess while the running attempts show the jobs are long", () => {
+    expect(prefetchLimit("auto", 4, null, 40)).toBe(2);
+    expect(prefetchLimit("auto", 4, null, 1000)).toBe(0);
+    // once attempts have finished, their mean decides
+    expect(prefetchLimit("auto", 4, 10, 1000)).toBe(8);
   });
 
   it("holds about 20 ms of work per slot with auto, at most 1000 jobs", () => {
