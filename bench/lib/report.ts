@@ -173,15 +173,16 @@ export function renderCore(report: CoreReport): string {
     "Notes:",
     "",
     "- The 10 ms case is bounded by timers, not by the queue's throughput: 1000 jobs at concurrency 100 are " +
-      "10 waves of a 10 ms `setTimeout`, and libuv timers have 1 ms resolution (a timer fires on the first " +
-      "loop iteration at least 10 whole milliseconds after it was set), so each job's wait is 10 to 11 ms and " +
-      "the last of 100 chains of 10 such waits ends near 105 ms however fast the queue is. What a queue adds is " +
-      "its time from one job's end to the next one's start, once per wave, and it compounds: the jobs of a " +
-      "wave end in one timer callback after another, each next job starts in the microtasks after its " +
-      "predecessor's callback (optiq too, with its memory store: it writes the outcome and claims in a " +
-      "microtask), so the last job of a wave starts the sum of 100 such hand-overs late. optiq's hand-over " +
-      "(store the outcome, lease the next job, stats, events) costs several microseconds where fastq's costs " +
-      "one or two. Each system runs the case " +
+      "10 waves of a 10 ms `setTimeout`, and a bare `setTimeout(10)` fires a median 10.25 ms after it is set " +
+      "on this machine (libuv keeps time in whole milliseconds and the loop wakes a little late), so 10 waves " +
+      "take about 102.5 ms however fast the queue is. What a queue adds is its time from the end of one wave " +
+      "to the start of the next, and it compounds over the waves. fastq starts each next job in the microtask " +
+      "after its predecessor's timer callback, about a microsecond apart. optiq gathers the slots a wave frees " +
+      "and, on the next event-loop turn, writes their outcomes in one call and claims the next jobs in one " +
+      "call, so a wave starts together 0.15–0.3 ms after its first job ended (the time to run the wave's 100 " +
+      "timer callbacks, the write, the claim and 100 starts); chaining a claim after each job instead measured " +
+      "slower, as 100 separate hand-overs of several microseconds each delay a wave's last job more. " +
+      "Each system runs the case " +
       `${CASES.find((c) => c.name === "timer-10ms")?.warmupRuns ?? 0} times untimed in the same process ` +
       "before the timed run (a fresh queue each), so the hot paths are compiled; the cold first run" +
       coldRuns(rows) +

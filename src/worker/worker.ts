@@ -47,6 +47,12 @@ export class Worker implements ExecutionHost {
   private readonly plan = new ClaimPlan();
   /** Moving average of attempt run times here, for prefetch "auto"; null until one ran. */
   private meanRunMs: number | null = null;
+  /**
+   * Prefetched jobs waited too long and went back (see PrefetchHold): hold
+   * none until an attempt finishes here, or the next claim would take them
+   * again and the worker would claim and release them every second.
+   */
+  private prefetchPaused = false;
   private pumpScheduled = false;
   /** The claim in flight, if any: stop() waits for it so no claimed job is left leased. */
   private pumping: Promise<void> | null = null;
@@ -74,7 +80,10 @@ export class Worker implements ExecutionHost {
     this.zombies = this.aborts.zombies;
     this.leases = new LeaseKeeper(config, this.executions, this.buffer, this.aborts, (ids) => this.abortIds(ids));
     this.wakeups = new Wakeups(config.clock, this);
-    this.hold = new PrefetchHold(config.clock, this.buffer, (jobs) => this.releaseJobs(jobs));
+    this.hold = new PrefetchHold(config.clock, this.buffer, (jobs) => {
+      this.prefetchPaused = true;
+      return this.releaseJobs(jobs);
+    });
     this.idleWaiters = new IdleWaiters(config.clock);
   }
 
@@ -181,6 +190,7 @@ export class Worker implements ExecutionHost {
   prefetchLimit(): number {
     const oldest = this.executions.oldest;
     const runningForMs = oldest === null ? null : this.config.clock.now() - oldest.startedAt;
+    if (this.prefetchPaused) return 0;
     return prefetchLimit(this.config.prefetch, this.config.concurrency, this.meanRunMs, runningForMs);
   }
 
@@ -372,6 +382,7 @@ export class Worker implements ExecutionHost {
     const now = this.config.clock.now();
     const runMs = now - exec.startedAt;
     this.meanRunMs = this.meanRunMs === null ? runMs : this.meanRunMs * 0.9 + runMs * 0.1;
+    this.prefetchPaused = false;
     let outcome: Outcome | null;
     if (exec.abortReason) outcome = outcomeOfAbort(exec, exec.abortReason, now);
     else if (threw) outcome = outcomeOfError(exec, error, now);

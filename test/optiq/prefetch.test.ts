@@ -93,6 +93,35 @@ describe("prefetch", () => {
     }
   });
 
+  it('"auto" does not claim again what it handed back before an attempt finishes', async () => {
+    const clock = new FakeClock();
+    const q = new Optiq({ clock, concurrency: 2, prefetch: "auto" });
+    // two short jobs teach the worker a short mean run time; then every job runs a minute
+    q.define(
+      "job",
+      (job, ctx) =>
+        new Promise((resolve, reject) => {
+          const t = clock.setTimeout(() => resolve(null), job.input as number);
+          ctx.signal.addEventListener("abort", () => {
+            clock.clearTimeout(t);
+            reject(ctx.signal.reason);
+          });
+        }),
+    );
+    await q.submitMany([1, 1].map((input) => ({ name: "job", input })));
+    await q.start();
+    await flushPromises();
+    await q.submitMany(Array.from({ length: 40 }, () => ({ name: "job", input: 60_000 })));
+    await clock.advance(1);
+    expect((await q.store.counts()).running).toBeGreaterThan(2); // prefetching by the short mean
+    await clock.advance(PREFETCH_HOLD_MS);
+    expect((await q.store.counts()).running).toBe(2); // the held jobs went back
+    await q.submit("job", 60_000); // wakes the worker: it must not claim them again
+    await clock.advance(PREFETCH_HOLD_MS);
+    expect((await q.store.counts()).running).toBe(2);
+    await q.stop({ graceful: false, timeoutMs: 100 });
+  });
+
   it('"auto" guesses one more wave at first, keeps prefetching short jobs, and hands long ones back', async () => {
     for (const [runMs, expectAhead] of [
       [1, true],
