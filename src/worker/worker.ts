@@ -188,9 +188,9 @@ export class Worker implements ExecutionHost {
 
   /** How many jobs to hold beyond the free slots now. */
   prefetchLimit(): number {
+    if (this.prefetchPaused) return 0;
     const oldest = this.executions.oldest;
     const runningForMs = oldest === null ? null : this.config.clock.now() - oldest.startedAt;
-    if (this.prefetchPaused) return 0;
     return prefetchLimit(this.config.prefetch, this.config.concurrency, this.meanRunMs, runningForMs);
   }
 
