@@ -19,6 +19,17 @@ function blockingQueue(clock: FakeClock, options: { prefetch: number; leaseMs?: 
   return { q, started, release };
 }
 
+/** A handler's body: resolves after `ms` on the fake clock, or rejects when its signal aborts. */
+function sleepOn(clock: FakeClock, ms: number, signal: AbortSignal): Promise<null> {
+  return new Promise((resolve, reject) => {
+    const t = clock.setTimeout(() => resolve(null), ms);
+    signal.addEventListener("abort", () => {
+      clock.clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+}
+
 describe("prefetch", () => {
   it("holds claimed jobs leased, starts them as slots free, in priority order", async () => {
     const clock = new FakeClock();
@@ -97,17 +108,7 @@ describe("prefetch", () => {
     const clock = new FakeClock();
     const q = new Optiq({ clock, concurrency: 2, prefetch: "auto" });
     // two short jobs teach the worker a short mean run time; then every job runs a minute
-    q.define(
-      "job",
-      (job, ctx) =>
-        new Promise((resolve, reject) => {
-          const t = clock.setTimeout(() => resolve(null), job.input as number);
-          ctx.signal.addEventListener("abort", () => {
-            clock.clearTimeout(t);
-            reject(ctx.signal.reason);
-          });
-        }),
-    );
+    q.define("job", (job, ctx) => sleepOn(clock, job.input as number, ctx.signal));
     await q.submitMany([1, 1].map((input) => ({ name: "job", input })));
     await q.start();
     await flushPromises();
@@ -129,17 +130,7 @@ describe("prefetch", () => {
     ] as const) {
       const clock = new FakeClock();
       const q = new Optiq({ clock, concurrency: 2, prefetch: "auto" });
-      q.define(
-        "job",
-        (_job, ctx) =>
-          new Promise((resolve, reject) => {
-            const t = clock.setTimeout(() => resolve(null), runMs);
-            ctx.signal.addEventListener("abort", () => {
-              clock.clearTimeout(t);
-              reject(ctx.signal.reason);
-            });
-          }),
-      );
+      q.define("job", (_job, ctx) => sleepOn(clock, runMs, ctx.signal));
       await q.submitMany(Array.from({ length: 40 }, () => ({ name: "job" })));
       await q.start();
       await flushPromises();
