@@ -3,6 +3,7 @@ import { StoreError } from "../../core/errors.js";
 import type { StoreListener, Unsubscribe } from "../../store/port.js";
 import type { Effects } from "./effects.js";
 import type { Statements } from "./statements.js";
+import { WalWatcher } from "./wal-watcher.js";
 
 /** Change-feed rows are kept this long (wall clock) so a slow poller still sees them. */
 const EVENT_RETENTION_MS = 120_000;
@@ -15,7 +16,8 @@ const EVENT_READ_BATCH = 1000;
  * The store's listeners and the `events` table that carries wake-ups between
  * processes. Writes by this instance are recorded before commit and announced
  * to its own listeners after; other processes' writes are found by polling
- * (gated by the nearly free `PRAGMA data_version`).
+ * (gated by the nearly free `PRAGMA data_version`), at once when the WAL
+ * file's change events reach us, at the latest every pollIntervalMs.
  */
 export class ChangeFeed {
   private readonly pollIntervalMs: number;
@@ -24,12 +26,15 @@ export class ChangeFeed {
   private origin = "";
   private readonly listeners = new Set<StoreListener>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly watcher: WalWatcher | null;
   private cursor = 0;
   private seenVersion = -1;
   private eventsSincePrune = 0;
 
-  constructor(pollIntervalMs: number) {
+  /** `watchPath`: the database file whose WAL to watch for other processes' writes; null to rely on polling alone. */
+  constructor(pollIntervalMs: number, watchPath: string | null) {
     this.pollIntervalMs = pollIntervalMs;
+    this.watcher = watchPath === null ? null : new WalWatcher(watchPath, () => this.poll());
   }
 
   /** Starts using a newly opened connection. */
@@ -53,6 +58,7 @@ export class ChangeFeed {
       this.cursor = s.lastEventId.get() ?? 0;
       this.timer = setInterval(() => this.poll(), this.pollIntervalMs);
       this.timer.unref();
+      this.watcher?.start();
     }
     this.listeners.add(listener);
     return (): Promise<void> => {
@@ -115,6 +121,7 @@ export class ChangeFeed {
   private stopPolling(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.watcher?.stop();
   }
 
   /** Reports other connections' writes: cheap version check, then the change feed after the cursor. */

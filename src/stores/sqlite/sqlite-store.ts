@@ -48,16 +48,23 @@ export interface SqliteStoreOptions {
    * lost on an OS crash or power loss, never on an application crash.
    */
   synchronous?: "FULL" | "NORMAL";
-  /** How often listeners check for other processes' changes (ms). Default 100. */
+  /** How often listeners check for other processes' changes (ms), at the latest. Default 100. */
   pollIntervalMs?: number;
+  /**
+   * Watch the WAL file for other processes' writes (inotify, FSEvents), so
+   * their wake-ups arrive within a millisecond or two instead of at the next
+   * poll. Default true; on a file system without change events, polling
+   * alone remains.
+   */
+  watch?: boolean;
 }
 
 /**
  * A durable, shared store in one SQLite file (WAL). Several processes may
  * open the same file: every write is one IMMEDIATE transaction, group limits
  * and counts live in tables, and listeners learn about other processes'
- * writes from an `events` table polled every pollIntervalMs (gated by the
- * nearly free `PRAGMA data_version`). Writes by this instance notify its own
+ * writes from an `events` table read when the WAL file changes and every
+ * pollIntervalMs (gated by the nearly free `PRAGMA data_version`). Writes by this instance notify its own
  * listeners synchronously after commit.
  */
 export class SqliteStore implements Store {
@@ -85,6 +92,7 @@ export class SqliteStore implements Store {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.synchronous = options.synchronous ?? "FULL";
     const pollIntervalMs = options.pollIntervalMs ?? 100;
+    const watchWal = options.watch ?? true;
     if (typeof this.path !== "string" || this.path === "")
       throw new ValidationError("options.path", "must be a non-empty string");
     if (!Number.isInteger(this.busyTimeoutMs) || this.busyTimeoutMs < 0) {
@@ -96,7 +104,8 @@ export class SqliteStore implements Store {
     if (!(pollIntervalMs > 0) || !Number.isFinite(pollIntervalMs)) {
       throw new ValidationError("options.pollIntervalMs", "must be a positive number");
     }
-    this.feed = new ChangeFeed(pollIntervalMs);
+    if (typeof watchWal !== "boolean") throw new ValidationError("options.watch", "must be a boolean");
+    this.feed = new ChangeFeed(pollIntervalMs, watchWal && this.path !== ":memory:" ? this.path : null);
   }
 
   // ------------------------------------------------------------------ lifecycle

@@ -114,6 +114,7 @@ describe("SqliteStore durability and lifecycle", () => {
     expect(() => new SqliteStore({ busyTimeoutMs: -1 })).toThrow(ValidationError);
     expect(() => new SqliteStore({ pollIntervalMs: 0 })).toThrow(ValidationError);
     expect(() => new SqliteStore({ synchronous: "OFF" as "FULL" })).toThrow(ValidationError);
+    expect(() => new SqliteStore({ watch: "yes" as unknown as boolean })).toThrow(/options\.watch/);
     expect(new SqliteStore().path).toBe("./optiq.db");
   });
 

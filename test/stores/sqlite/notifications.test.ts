@@ -49,6 +49,31 @@ describe("SqliteStore listeners", () => {
     expect(rec.cancelRequested).toEqual([y]);
   });
 
+  it("wakes another store's listeners when the WAL file changes, without waiting for a poll", async () => {
+    const path = tmp.path();
+    const writer = await tmp.open({ path });
+    // a poll an hour away: only the file's change events can deliver in time
+    const reader = await tmp.open({ path, pollIntervalMs: 3_600_000 });
+    const rec = new Deliveries();
+    await reader.subscribe(rec);
+    await writer.enqueue({ jobs: jobs(1, T0), now: T0, maxQueued: null });
+    await rec.untilAvailable(1);
+    const [r] = await writer.enqueue({ jobs: jobs(1, T0), now: T0, maxQueued: null });
+    await rec.untilAvailable(2);
+    await writer.cancel({ id: r!.id, reason: "r", now: T0 });
+    await rec.untilFinished(r!.id);
+  });
+
+  it("with watch: false, hears of another store's writes only by polling", async () => {
+    const path = tmp.path();
+    const writer = await tmp.open({ path });
+    const reader = await tmp.open({ path, pollIntervalMs: 3_600_000, watch: false });
+    const rec = new Deliveries();
+    await reader.subscribe(rec);
+    await writer.enqueue({ jobs: jobs(1, T0), now: T0, maxQueued: null });
+    await expect(rec.until(() => rec.available > 0, "a wake-up", 500)).rejects.toThrow(/no delivery/);
+  });
+
   it("does not echo a store's own writes through the poller", async () => {
     const path = tmp.path();
     const store = await tmp.open({ path, pollIntervalMs: 10 });
