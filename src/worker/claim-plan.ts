@@ -52,6 +52,12 @@ export class ClaimPlan {
   limit = 0;
   /** When a rate limit that holds jobs back allows a start again; null if none does. */
   wakeAt: number | null = null;
+  /**
+   * This worker's own limits (rate limits, per-name concurrency) asked for
+   * less than the free slots allow: a short claim then does not mean the
+   * store ran out of work, and a freed slot may let more be claimed.
+   */
+  heldBack = false;
 }
 
 /**
@@ -70,9 +76,11 @@ export function planClaim(
   { rateLimiter, definitions }: ClaimLimits,
 ): Map<string, number> {
   let wakeAt: number | null = null;
+  let heldBack = false;
   if (rateLimiter && free > 0) {
     const tokens = rateLimiter.available(now);
     if (tokens === 0) wakeAt = rateLimiter.nextAvailableAt(now);
+    heldBack = tokens < free;
     free = Math.min(free, tokens);
   }
   // rate-limited starts are decided at start time: prefetching them would only hold leases
@@ -89,11 +97,13 @@ export function planClaim(
         if (tokens === 0) wakeAt = earliest(wakeAt, def.limiter.nextAvailableAt(now));
         n = Math.min(n, tokens);
       }
+      if (n < limit) heldBack = true;
       if (n > 0) names.set(def.name, n);
     }
   }
   plan.limit = limit;
   plan.wakeAt = wakeAt;
+  plan.heldBack = heldBack;
   return names;
 }
 

@@ -54,6 +54,17 @@ export class Worker implements ExecutionHost {
    */
   private prefetchPaused = false;
   private pumpScheduled = false;
+  /** Counts the signs that new work may be runnable (notifications, timers, start, new handlers). */
+  private signals = 0;
+  /**
+   * The last claim came back short, nothing held back by this worker's own
+   * limits and no sign of new work since it began: the store had nothing
+   * runnable for us, so a slot freed by a finished job is no reason to ask
+   * again. The next sign of new work clears it. Without it every finished
+   * job cost a claim or two that found nothing (nearly 3 statements per job
+   * where 1 is needed, measured on PostgreSQL at 200 jobs/s).
+   */
+  private storeDrained = false;
   /** The claim in flight, if any: stop() waits for it so no claimed job is left leased. */
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
@@ -214,11 +225,25 @@ export class Worker implements ExecutionHost {
   }
 
   /**
-   * Schedules one claim, on the next event-loop turn: that gathers every slot
-   * freed in one turn (a timer phase that ends a wave of jobs, say) into one
-   * claim, and a submit() normally resolves before its job starts.
+   * New work may be runnable (a notification, a timer, a new handler): claim,
+   * on the next event-loop turn. That gathers every slot freed in one turn (a
+   * timer phase that ends a wave of jobs, say) into one claim, and a submit()
+   * normally resolves before its job starts.
    */
   schedulePump(): void {
+    this.signals++;
+    this.storeDrained = false;
+    this.requestClaim();
+  }
+
+  /** A slot freed: claim again unless the store had nothing for us (see storeDrained). */
+  private slotFreed(): void {
+    if (!this.storeDrained) this.requestClaim();
+    // the empty claim that used to follow reported the idle queue; the drained check reads the store's counts
+    else if (this.busySlots === 0 && this.executions.size === 0 && this.buffer.size === 0) this.config.onIdle();
+  }
+
+  private requestClaim(): void {
     if (!this.running || this.pumpScheduled) return;
     this.pumpScheduled = true;
     setImmediate(this.scheduledPump);
@@ -230,7 +255,7 @@ export class Worker implements ExecutionHost {
       // write what finished first, so the claim sees the slots it frees (and the
       // finished attempts are let go at once); a write that keeps failing holds
       // claims back, which is right: outcomes could not be stored either
-      void this.settlements.flush().then(() => this.schedulePump());
+      void this.settlements.flush().then(() => this.requestClaim());
       return;
     }
     void this.pump();
@@ -251,7 +276,7 @@ export class Worker implements ExecutionHost {
       this.pumping = null;
       if (this.pumpAgain) {
         this.pumpAgain = false;
-        this.schedulePump();
+        this.requestClaim();
       }
     }
   }
@@ -272,6 +297,8 @@ export class Worker implements ExecutionHost {
       this.config,
     );
     const limit = plan.limit;
+    const heldBack = plan.heldBack;
+    const signalsBefore = this.signals;
     let wakeAt = plan.wakeAt;
     if (names.size === 0) {
       this.nextWakeAt = wakeAt;
@@ -290,10 +317,12 @@ export class Worker implements ExecutionHost {
       }));
     } catch (err) {
       this.config.logger.error({ err }, "claiming jobs failed; retrying");
+      this.storeDrained = false;
       this.wakeups.at(clock.now() + CLAIM_RETRY_MS);
       return 0;
     }
     this.lastClaimAt = now;
+    this.storeDrained = jobs.length < limit && !heldBack && this.signals === signalsBefore;
     if (!this.running && jobs.length > 0) {
       // stop() began while the claim was in flight: hand the jobs back, attempts undone
       await this.releaseJobs(jobs);
@@ -307,7 +336,7 @@ export class Worker implements ExecutionHost {
     if (this.config.prefetch === "auto") this.hold.watch(); // a number asked for is held whatever it costs
     if (jobs.length > 0) this.config.onClaimed();
     if (jobs.length === limit) {
-      this.schedulePump(); // there may be more
+      this.requestClaim(); // there may be more
     } else {
       wakeAt = earliest(wakeAt, nextRunAt);
       if (wakeAt !== null) this.wakeups.at(wakeAt);
@@ -376,7 +405,7 @@ export class Worker implements ExecutionHost {
     if (exec.finalized) {
       // a zombie finally stopped: only its slot was still held
       this.zombies.delete(exec);
-      this.schedulePump();
+      this.slotFreed();
       return;
     }
     const now = this.config.clock.now();
@@ -389,7 +418,7 @@ export class Worker implements ExecutionHost {
     else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
     this.finalize(exec, outcome);
     if (this.running) this.startBuffered(now);
-    this.schedulePump();
+    this.slotFreed();
   }
 
   private finalize(exec: Execution, outcome: Outcome | null): void {
@@ -407,8 +436,9 @@ export class Worker implements ExecutionHost {
   private afterSettled(execs: Execution[], results: SettleResult[]): void {
     for (const retryAt of this.reporter.report(execs, results)) this.wakeups.at(retryAt);
     this.notifyIdle();
-    // settling freed group slots and may have emptied the queue: look again
-    this.schedulePump();
+    // a finished job of a group frees a slot of that group, across the store: work held back may be runnable
+    if (execs.some((e) => e.job.group !== null)) this.schedulePump();
+    else this.slotFreed();
   }
 
   // progress, checkpoints, heartbeats: see LeaseKeeper
