@@ -11,6 +11,7 @@ import { IdleWaiters, withDeadline } from "./idle-waiters.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { outcomeOfAbort, outcomeOfError, outcomeOfValue } from "./outcome.js";
 import { OutcomeReporter } from "./outcome-reporter.js";
+import { ClaimTrigger } from "./claim-trigger.js";
 import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { PrefetchHold } from "./prefetch-hold.js";
 import { SettlementQueue } from "./settlement-queue.js";
@@ -53,21 +54,7 @@ export class Worker implements ExecutionHost {
    * again and the worker would claim and release them every second.
    */
   private prefetchPaused = false;
-  private pumpScheduled = false;
-  /** Counts the signs that new work may be runnable (notifications, timers, start, new handlers). */
-  private signals = 0;
-  /**
-   * The last claim came back short, nothing held back by this worker's own
-   * limits and no sign of new work since it began: the store had nothing
-   * runnable for us, so a slot freed by a finished job is no reason to ask
-   * again. The next sign of new work clears it. Without it every finished
-   * job cost a claim or two that found nothing (nearly 3 statements per job
-   * where 1 is needed, measured on PostgreSQL at 200 jobs/s).
-   */
-  private storeDrained = false;
-  /** The claim in flight, if any: stop() waits for it so no claimed job is left leased. */
-  private pumping: Promise<void> | null = null;
-  private pumpAgain = false;
+  private readonly claims: ClaimTrigger;
   private unsubscribe: Unsubscribe | null = null;
   /** When a claim last found nothing to do and nothing was scheduled (for health). */
   nextWakeAt: number | null = null;
@@ -96,6 +83,8 @@ export class Worker implements ExecutionHost {
       return this.releaseJobs(jobs);
     });
     this.idleWaiters = new IdleWaiters(config.clock);
+    const writeFirst = (): Promise<void> | null => (this.settlements.hasUnwritten ? this.settlements.flush() : null);
+    this.claims = new ClaimTrigger(this, config.logger, config.store.capabilities.inProcess ? writeFirst : () => null);
   }
 
   get isRunning(): boolean {
@@ -143,7 +132,7 @@ export class Worker implements ExecutionHost {
     if (!this.running && this.executions.size === 0) return;
     this.running = false;
     this.wakeups.stop();
-    await this.pumping;
+    await this.claims.claiming;
     this.hold.stop();
     await this.releaseJobs(this.buffer.drain());
     if (graceful && this.executions.size > 0) {
@@ -224,61 +213,14 @@ export class Worker implements ExecutionHost {
     }
   }
 
-  /**
-   * New work may be runnable (a notification, a timer, a new handler): claim,
-   * on the next event-loop turn. That gathers every slot freed in one turn (a
-   * timer phase that ends a wave of jobs, say) into one claim, and a submit()
-   * normally resolves before its job starts.
-   */
+  /** New work may be runnable (a notification, a timer, a new handler): claim on the next turn. */
   schedulePump(): void {
-    this.signals++;
-    this.storeDrained = false;
-    this.requestClaim();
+    this.claims.newWork();
   }
 
-  /** A slot freed: claim again unless the store had nothing for us (see storeDrained). */
-  private slotFreed(): void {
-    if (!this.storeDrained) this.requestClaim();
-    // the empty claim that used to follow reported the idle queue; the drained check reads the store's counts
-    else if (this.busySlots === 0 && this.executions.size === 0 && this.buffer.size === 0) this.config.onIdle();
-  }
-
-  private requestClaim(): void {
-    if (!this.running || this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(this.scheduledPump);
-  }
-
-  private readonly scheduledPump = (): void => {
-    this.pumpScheduled = false;
-    if (this.config.store.capabilities.inProcess && this.settlements.hasUnwritten) {
-      // write what finished first, so the claim sees the slots it frees (and the
-      // finished attempts are let go at once); a write that keeps failing holds
-      // claims back, which is right: outcomes could not be stored either
-      void this.settlements.flush().then(() => this.requestClaim());
-      return;
-    }
-    void this.pump();
-  };
-
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = this.claimOnce().then(
-      () => undefined,
-      (err: unknown) => this.config.logger.error({ err }, "claim loop failed"),
-    );
-    try {
-      await this.pumping;
-    } finally {
-      this.pumping = null;
-      if (this.pumpAgain) {
-        this.pumpAgain = false;
-        this.requestClaim();
-      }
-    }
+  /** A freed slot led to no claim (see ClaimTrigger): the drained check reads the store's counts. */
+  idleWithoutClaim(): void {
+    if (this.busySlots === 0 && this.executions.size === 0 && this.buffer.size === 0) this.config.onIdle();
   }
 
   /** One claim for every free slot; testable on its own. */
@@ -298,7 +240,7 @@ export class Worker implements ExecutionHost {
     );
     const limit = plan.limit;
     const heldBack = plan.heldBack;
-    const signalsBefore = this.signals;
+    const begun = this.claims.begin();
     let wakeAt = plan.wakeAt;
     if (names.size === 0) {
       this.nextWakeAt = wakeAt;
@@ -317,12 +259,12 @@ export class Worker implements ExecutionHost {
       }));
     } catch (err) {
       this.config.logger.error({ err }, "claiming jobs failed; retrying");
-      this.storeDrained = false;
+      this.claims.failed();
       this.wakeups.at(clock.now() + CLAIM_RETRY_MS);
       return 0;
     }
     this.lastClaimAt = now;
-    this.storeDrained = jobs.length < limit && !heldBack && this.signals === signalsBefore;
+    this.claims.claimed(begun, jobs.length < limit && !heldBack);
     if (!this.running && jobs.length > 0) {
       // stop() began while the claim was in flight: hand the jobs back, attempts undone
       await this.releaseJobs(jobs);
@@ -336,7 +278,7 @@ export class Worker implements ExecutionHost {
     if (this.config.prefetch === "auto") this.hold.watch(); // a number asked for is held whatever it costs
     if (jobs.length > 0) this.config.onClaimed();
     if (jobs.length === limit) {
-      this.requestClaim(); // there may be more
+      this.claims.request(); // there may be more
     } else {
       wakeAt = earliest(wakeAt, nextRunAt);
       if (wakeAt !== null) this.wakeups.at(wakeAt);
@@ -405,7 +347,7 @@ export class Worker implements ExecutionHost {
     if (exec.finalized) {
       // a zombie finally stopped: only its slot was still held
       this.zombies.delete(exec);
-      this.slotFreed();
+      this.claims.slotFreed();
       return;
     }
     const now = this.config.clock.now();
@@ -418,7 +360,7 @@ export class Worker implements ExecutionHost {
     else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
     this.finalize(exec, outcome);
     if (this.running) this.startBuffered(now);
-    this.slotFreed();
+    this.claims.slotFreed();
   }
 
   private finalize(exec: Execution, outcome: Outcome | null): void {
@@ -438,7 +380,7 @@ export class Worker implements ExecutionHost {
     this.notifyIdle();
     // a finished job of a group frees a slot of that group, across the store: work held back may be runnable
     if (execs.some((e) => e.job.group !== null)) this.schedulePump();
-    else this.slotFreed();
+    else this.claims.slotFreed();
   }
 
   // progress, checkpoints, heartbeats: see LeaseKeeper
