@@ -184,7 +184,9 @@ export function renderCore(report: CoreReport): string {
       "slower, as 100 separate hand-overs of several microseconds each delay a wave's last job more. " +
       "Each system runs the case " +
       `${CASES.find((c) => c.name === "timer-10ms")?.warmupRuns ?? 0} times untimed in the same process ` +
-      "before the timed run (a fresh queue each), so the hot paths are compiled; the cold first run" +
+      "before the timed run (a fresh queue each), so the timed run measures scheduling more than loading " +
+      "(optiq's larger per-job path is still being compiled by then: see the hand-written notes below the " +
+      "table); the cold first run" +
       coldRuns(rows) +
       ".",
     "- p-queue keeps its queue in an array and takes jobs with `Array#shift()`; an array of a million " +
