@@ -64,8 +64,8 @@ export interface SqliteStoreOptions {
  * open the same file: every write is one IMMEDIATE transaction, group limits
  * and counts live in tables, and listeners learn about other processes'
  * writes from an `events` table read when the WAL file changes and every
- * pollIntervalMs (gated by the nearly free `PRAGMA data_version`). Writes by this instance notify its own
- * listeners synchronously after commit.
+ * pollIntervalMs (gated by the nearly free `PRAGMA data_version`). Writes by
+ * this instance notify its own listeners synchronously after commit.
  */
 export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = {
