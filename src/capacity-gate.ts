@@ -61,6 +61,8 @@ export class CapacityGate {
 
   /** Lets every waiter retry. */
   wake(): void {
+    // called after every write that finishes jobs: nothing to copy when nobody waits
+    if (this.waiters.size === 0) return;
     for (const wake of [...this.waiters]) wake();
   }
 }
