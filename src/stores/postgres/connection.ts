@@ -27,22 +27,15 @@ export class Connections {
   ): Promise<R[]> {
     const config = { ...statement, values };
     for (let attempt = 1; ; attempt++) {
-      const client = await this.connect(operation, attempt);
-      if (!client) continue;
-      let broken: Error | undefined;
-      const onError = (error: Error): void => {
-        broken = error;
-      };
-      client.on("error", onError);
+      const out = await this.checkOut(operation, attempt);
+      if (!out) continue;
       try {
-        return (await client.query<R>(config)).rows;
+        return (await out.client.query<R>(config)).rows;
       } catch (error) {
-        if (!isConnectionError(error)) throw toStoreError(operation, error);
-        broken ??= error as Error;
+        if (!out.failed(error)) throw toStoreError(operation, error);
         if (attempt > 1 || !(retry || neverSent(error))) throw toStoreError(operation, error);
       } finally {
-        client.removeListener("error", onError);
-        client.release(broken);
+        out.release();
       }
       await settleSockets();
     }
@@ -54,43 +47,31 @@ export class Connections {
    */
   async single<T>(operation: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.connect(operation, attempt);
-      if (!client) continue;
-      let broken: Error | undefined;
-      const onError = (error: Error): void => {
-        broken = error;
-      };
-      client.on("error", onError);
+      const out = await this.checkOut(operation, attempt);
+      if (!out) continue;
       try {
-        return await fn(client);
+        return await fn(out.client);
       } catch (error) {
-        if (isConnectionError(error)) broken ??= error as Error;
+        out.failed(error);
         throw toStoreError(operation, error);
       } finally {
-        client.removeListener("error", onError);
-        client.release(broken);
+        out.release();
       }
     }
   }
 
   /**
-   * Runs `fn` inside a transaction on one pooled connection. The client gets
-   * an error listener while checked out (a terminated connection must not
-   * crash the process) and is discarded, not reused, if it broke. A lost
+   * Runs `fn` inside a transaction on one pooled connection. A lost
    * connection before COMMIT was sent rolled everything back, so that is
    * retried once whatever `retry` says; a loss during COMMIT is ambiguous and
    * is retried only when `retry`.
    */
   async transaction<T>(operation: string, retry: boolean, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.connect(operation, attempt);
-      if (!client) continue;
-      let broken: Error | undefined;
+      const out = await this.checkOut(operation, attempt);
+      if (!out) continue;
+      const { client } = out;
       let committing = false;
-      const onError = (error: Error): void => {
-        broken = error;
-      };
-      client.on("error", onError);
       try {
         await client.query("BEGIN");
         const result = await fn(client);
@@ -98,25 +79,23 @@ export class Connections {
         await client.query("COMMIT");
         return result;
       } catch (error) {
-        if (!isConnectionError(error)) {
-          if (!broken) await client.query("ROLLBACK").catch(() => undefined);
+        if (!out.failed(error)) {
+          if (!out.broken) await client.query("ROLLBACK").catch(() => undefined);
           throw toStoreError(operation, error);
         }
-        broken ??= error as Error;
         if (attempt > 1 || (committing && !retry)) throw toStoreError(operation, error);
       } finally {
-        client.removeListener("error", onError);
-        client.release(broken);
+        out.release();
       }
       await settleSockets();
     }
   }
 
   /** A pooled connection; null asks the caller to try again (a first failure to connect is retried once). */
-  private async connect(operation: string, attempt: number): Promise<pg.PoolClient | null> {
+  private async checkOut(operation: string, attempt: number): Promise<CheckedOut | null> {
     const pool = await this.ready();
     try {
-      return await pool.connect();
+      return new CheckedOut(await pool.connect());
     } catch (error) {
       if (attempt === 1 && isConnectionError(error)) {
         await settleSockets();
@@ -124,6 +103,35 @@ export class Connections {
       }
       throw toStoreError(operation, error);
     }
+  }
+}
+
+/**
+ * A pooled client while it is checked out. It listens for errors (a
+ * terminated connection must not crash the process), and a client that broke
+ * is discarded on release instead of going back to the pool.
+ */
+class CheckedOut {
+  /** Why the connection broke, if it did. */
+  broken: Error | undefined;
+  private readonly onError = (error: Error): void => {
+    this.broken = error;
+  };
+
+  constructor(readonly client: pg.PoolClient) {
+    client.on("error", this.onError);
+  }
+
+  /** Notes a statement's error; true if it means the connection is lost. */
+  failed(error: unknown): boolean {
+    if (!isConnectionError(error)) return false;
+    this.broken ??= error as Error;
+    return true;
+  }
+
+  release(): void {
+    this.client.removeListener("error", this.onError);
+    this.client.release(this.broken);
   }
 }
 
