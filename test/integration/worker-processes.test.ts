@@ -12,7 +12,7 @@ import { Optiq, type Store } from "../../src/index.js";
 import { PostgresStore } from "../../src/postgres.js";
 import { SqliteStore } from "../../src/sqlite.js";
 import { createTestSchema, TEST_DATABASE_URL, withClient } from "../support/pg.js";
-import { doneCounts, startWorker, stopAll, type WorkerProcess } from "../support/processes.js";
+import { doneCountsOf, startWorker, stopAll, type WorkerProcess } from "../support/processes.js";
 
 interface Target {
   env: Record<string, string>;
@@ -71,7 +71,7 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
     a.child.kill("SIGKILL");
     const b = spawnWorker({ LEASE_MS: "1000" });
     expect(await producer.result(id, { timeoutMs: 30_000 })).toEqual({ trials: 3, sum: 1 + 4 + 9 });
-    expect(doneCounts(workers).get(id)).toBe(1);
+    expect((await doneCountsOf(workers, [id])).get(id)).toBe(1);
     expect(b.lines).toContain(`done ${id} 2`);
     const job = await producer.get(id);
     expect(job?.attempt).toBe(2);
@@ -121,7 +121,10 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
     expect(remaining).toBeGreaterThan(0);
     spawnWorker({ WORKER_CONCURRENCY: "20" });
     await Promise.all(subs.map((s) => producer.result(s.id, { timeoutMs: 60_000 })));
-    const done = doneCounts(workers);
+    const done = await doneCountsOf(
+      workers,
+      subs.map((s) => s.id),
+    );
     expect(done.size).toBe(1000);
     expect([...done.values()].every((n) => n === 1)).toBe(true);
     expect(await producer.store.counts()).toMatchObject({ queued: 0, running: 0, completed: 1000 });
@@ -147,7 +150,10 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
       }
       expect(terminated).toBeGreaterThan(0);
       await Promise.all(subs.map((s) => producer.result(s.id, { timeoutMs: 90_000 })));
-      const done = doneCounts(workers);
+      const done = await doneCountsOf(
+        workers,
+        subs.map((s) => s.id),
+      );
       expect(done.size).toBe(2000);
       expect([...done.values()].filter((n) => n !== 1)).toEqual([]);
       for (const w of ws) {
@@ -167,7 +173,7 @@ describe.each(Object.keys(targets))("worker processes on %s", (kind) => {
         ids.push(...subs.map((s) => s.id));
       }
       await Promise.all(ids.map((id) => producer.result(id, { timeoutMs: 120_000 })));
-      const done = doneCounts(workers);
+      const done = await doneCountsOf(workers, ids);
       expect(done.size).toBe(20_000);
       expect([...done.values()].filter((n) => n !== 1)).toEqual([]);
       expect(ws.every((w) => w.lines.some((l) => l.startsWith("done ")))).toBe(true); // the work was shared

@@ -82,6 +82,23 @@ export function doneCounts(workers: WorkerProcess[]): Map<string, number> {
   return counts;
 }
 
+/**
+ * doneCounts once every job of `ids` has its `done` line in: a job's result
+ * can reach the test (a change notification) before the worker's stdout does.
+ */
+export async function doneCountsOf(
+  workers: WorkerProcess[],
+  ids: readonly string[],
+  timeoutMs = 30_000,
+): Promise<Map<string, number>> {
+  const seen = doneCounts(workers);
+  const missing = ids.filter((id) => !seen.has(id));
+  await Promise.all(
+    missing.map((id) => Promise.any(workers.map((w) => w.waitFor(new RegExp(`^done ${id} `), timeoutMs)))),
+  );
+  return doneCounts(workers);
+}
+
 export async function stopAll(workers: WorkerProcess[]): Promise<void> {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
   await Promise.all(workers.map((w) => w.exited));
