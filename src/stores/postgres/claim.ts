@@ -20,11 +20,29 @@ interface CandidateRow {
 }
 
 /**
+ * Which fast path a store tries first: whether some group had a fleet-wide
+ * limit at its last claim. A hint only, never trusted for correctness: each
+ * fast statement reads the groups in its own snapshot and refuses to claim
+ * when the hint was wrong.
+ */
+export class ClaimPath {
+  limitedGroups = false;
+}
+
+type FastRow = ClaimedRow & { blocked: boolean; next_run_at: number | null; limited_groups?: number | string };
+
+/**
  * Claims take queued jobs with FOR UPDATE SKIP LOCKED in one statement; when
  * jobs of groups with fleet-wide limits are runnable for these names, a short
  * transaction locks the groups' rows first, so limits hold under concurrent claimers.
  */
-export async function claim(db: Connections, sql: Sql, counts: Counts, params: ClaimParams): Promise<ClaimResult> {
+export async function claim(
+  db: Connections,
+  sql: Sql,
+  counts: Counts,
+  path: ClaimPath,
+  params: ClaimParams,
+): Promise<ClaimResult> {
   const limit = clampInt(params.limit);
   const names: string[] = [];
   const budgets: number[] = [];
@@ -40,17 +58,24 @@ export async function claim(db: Connections, sql: Sql, counts: Counts, params: C
     return { jobs: [], nextRunAt: numOrNull(rows[0]?.next_run_at) };
   }
   counts.wrote();
-  const rows = await db.run<ClaimedRow & { blocked: boolean; next_run_at: number | null }>(
-    "claim",
-    sql.claimFast,
-    [params.now, params.workerId, names, budgets, limit, params.leaseMs],
-    true,
-  );
+  const values = [params.now, params.workerId, names, budgets, limit, params.leaseMs];
+  if (!path.limitedGroups) {
+    const rows = await db.run<FastRow>("claim", sql.claimUnlimited, values, true);
+    if (!rows[0]?.blocked) return claimedBy(rows);
+    path.limitedGroups = true; // nothing was claimed: claim again, minding the limits
+  }
+  const rows = await db.run<FastRow>("claim", sql.claimFast, values, true);
   const first = rows[0];
+  if (first && num(first.limited_groups ?? 0) === 0) path.limitedGroups = false;
   if (first?.blocked) return claimLimited(db, sql, params, names, budgets, limit);
+  return claimedBy(rows);
+}
+
+/** The jobs a fast statement claimed, in claim order, and its next run time. */
+function claimedBy(rows: FastRow[]): ClaimResult {
   const jobs = rows.filter((r) => r.id !== null).map(toClaimed);
   jobs.sort(claimOrder);
-  return { jobs, nextRunAt: numOrNull(first?.next_run_at) };
+  return { jobs, nextRunAt: numOrNull(rows[0]?.next_run_at) };
 }
 
 /** The locking path: runnable jobs of limited groups exist for these names. */

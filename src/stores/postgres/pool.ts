@@ -121,6 +121,7 @@ async function warm(pool: pg.Pool, sql: Sql, count: number): Promise<void> {
       };
       client.on("error", onError);
       try {
+        await client.query({ ...sql.claimUnlimited, values: [0, "", [], [], 0, 0] });
         await client.query({ ...sql.claimFast, values: [0, "", [], [], 0, 0] });
         await client.query({ ...sql.settle, values: ["", 0, [], [], [], [], [], [], [], [], []] });
       } catch (error) {

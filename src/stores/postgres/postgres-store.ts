@@ -25,7 +25,7 @@ import type {
   Unsubscribe,
 } from "../../store/port.js";
 import { rowToJob as toJob, type JobRow } from "../../store/job-row.js";
-import { claim } from "./claim.js";
+import { ClaimPath, claim } from "./claim.js";
 import { Connections, type Queryable } from "./connection.js";
 import { clampInt, num, validId } from "./convert.js";
 import { Counts } from "./counts.js";
@@ -93,6 +93,7 @@ export class PostgresStore implements Store {
   private readonly storePool: StorePool;
   private readonly db: Connections;
   private readonly stateCounts: Counts;
+  private readonly claimPath = new ClaimPath();
   private readonly heartbeats: HeartbeatWriter;
   private opening: Promise<void> | null = null;
   private state: "new" | "open" | "closed" = "new";
@@ -234,7 +235,7 @@ export class PostgresStore implements Store {
   }
 
   claim(params: ClaimParams): Promise<ClaimResult> {
-    return claim(this.db, this.sql, this.stateCounts, params);
+    return claim(this.db, this.sql, this.stateCounts, this.claimPath, params);
   }
 
   heartbeat(params: HeartbeatParams): Promise<HeartbeatResult> {

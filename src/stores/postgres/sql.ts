@@ -55,6 +55,10 @@ export class Sql {
 
   // ------------------------------------------------------------------ claim
 
+  get claimUnlimited(): Statement {
+    return claimSql.claimUnlimited(this.ctx);
+  }
+
   get claimFast(): Statement {
     return claimSql.claimFast(this.ctx);
   }

@@ -96,6 +96,26 @@ describe("PostgresStore specifics", () => {
     expect((await claimAll(other, T0)).jobs).toHaveLength(1);
   });
 
+  it("a limit configured elsewhere binds a store whose earlier claims saw no limited group, and lifting it frees them", async () => {
+    const retention = { maxAgeMs: 1e12, maxCount: 1e9 };
+    const worker = await fx.open();
+    const configurer = await fx.open();
+    await worker.enqueue({ jobs: makeJobs(2, T0, { group: "g" }), now: T0, maxQueued: null });
+    // no group is limited yet: both are claimed (the worker now expects no limits)
+    expect((await claimAll(worker, T0)).jobs).toHaveLength(2);
+    await configurer.configure({ groups: new Map([["g", { concurrency: 3 }]]), retention });
+    await worker.enqueue({ jobs: makeJobs(3, T0, { group: "g" }), now: T0, maxQueued: null });
+    // two of the three slots are held by the first claim
+    expect((await claimAll(worker, T0)).jobs).toHaveLength(1);
+    expect((await claimAll(worker, T0)).jobs).toHaveLength(0);
+    // the limit lifted: the two left in the group, and two ungrouped jobs as before
+    await configurer.configure({ groups: new Map([["g", {}]]), retention });
+    await worker.enqueue({ jobs: makeJobs(2, T0), now: T0, maxQueued: null });
+    expect((await claimAll(worker, T0)).jobs).toHaveLength(4);
+    await worker.enqueue({ jobs: makeJobs(2, T0, { group: "g" }), now: T0, maxQueued: null });
+    expect((await claimAll(worker, T0)).jobs).toHaveLength(2);
+  });
+
   it("carries awkward strings through the batched array parameters unchanged", async () => {
     const store = await fx.open();
     const odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", "", " sp ", "ünïcødé ✓", "new\nline", "tab\tx", "'q'"];

@@ -212,43 +212,46 @@ describe("PostgresStore: several instances on one schema", () => {
     expect(counts.completed + counts.failed).toBe(1);
   });
 
-  it("claims without scanning finished jobs: the claim statement reads partial indexes of the queued set only", async () => {
-    const store = await fx.open();
-    const schema = `"${fx.db.schema}"`;
-    await withClient(async (c) => {
-      // 50k finished jobs and a few queued ones
-      await c.query(
-        `INSERT INTO ${schema}.jobs (name, state, input, max_attempts, backoff, created_at, run_at, finished_at)
+  it.each(["claimUnlimited", "claimFast"] as const)(
+    "claims without scanning finished jobs: %s reads partial indexes of the queued set only",
+    async (statement) => {
+      const store = await fx.open();
+      const schema = `"${fx.db.schema}"`;
+      await withClient(async (c) => {
+        // 50k finished jobs and a few queued ones
+        await c.query(
+          `INSERT INTO ${schema}.jobs (name, state, input, max_attempts, backoff, created_at, run_at, finished_at)
          SELECT 't', 'completed', 'null', 1, '{}', $1::float8, $1::float8, $1::float8 + g FROM generate_series(1, 50000) g`,
-        [T0],
-      );
-      await c.query(`ANALYZE ${schema}.jobs`);
-    });
-    await store.enqueue({ jobs: makeJobs(5, T0), now: T0, maxQueued: null });
-    const plan = await withClient(async (c) => {
-      await c.query("BEGIN");
-      try {
-        const { rows } = await c.query<{ "QUERY PLAN": unknown }>(
-          `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${
-            // the same statement the store prepares
-            (store as unknown as { sql: { claimFast: { text: string } } }).sql.claimFast.text
-          }`,
-          [T0 + 1, "w", ["t"], [10], 10, LEASE_MS],
+          [T0],
         );
-        return (rows[0]!["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan;
-      } finally {
-        await c.query("ROLLBACK");
-      }
-    });
-    const nodes = flatten(plan);
-    // only partial indexes over the queued set (plus the primary key for the update) are read
-    const indexes = new Set(nodes.map((n) => n["Index Name"]).filter((n) => n !== undefined));
-    for (const index of indexes)
-      expect(["jobs_runnable", "jobs_queued_run_at", "jobs_queued_group", "jobs_pkey"]).toContain(index);
-    expect(nodes.filter((n) => n["Node Type"] === "Seq Scan" && n["Relation Name"] === "jobs")).toEqual([]);
-    // a handful of pages, not the ~50k finished rows' worth
-    expect(plan["Shared Hit Blocks"]! + plan["Shared Read Blocks"]!).toBeLessThan(200);
-    // counts() reads the counters, not the table
-    expect((await store.counts()).completed).toBe(50_000);
-  });
+        await c.query(`ANALYZE ${schema}.jobs`);
+      });
+      await store.enqueue({ jobs: makeJobs(5, T0), now: T0, maxQueued: null });
+      const plan = await withClient(async (c) => {
+        await c.query("BEGIN");
+        try {
+          const { rows } = await c.query<{ "QUERY PLAN": unknown }>(
+            `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${
+              // the same statement the store prepares
+              (store as unknown as { sql: Record<typeof statement, { text: string }> }).sql[statement].text
+            }`,
+            [T0 + 1, "w", ["t"], [10], 10, LEASE_MS],
+          );
+          return (rows[0]!["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan;
+        } finally {
+          await c.query("ROLLBACK");
+        }
+      });
+      const nodes = flatten(plan);
+      // only partial indexes over the queued set (plus the primary key for the update) are read
+      const indexes = new Set(nodes.map((n) => n["Index Name"]).filter((n) => n !== undefined));
+      for (const index of indexes)
+        expect(["jobs_runnable", "jobs_queued_run_at", "jobs_queued_group", "jobs_pkey"]).toContain(index);
+      expect(nodes.filter((n) => n["Node Type"] === "Seq Scan" && n["Relation Name"] === "jobs")).toEqual([]);
+      // a handful of pages, not the ~50k finished rows' worth
+      expect(plan["Shared Hit Blocks"]! + plan["Shared Read Blocks"]!).toBeLessThan(200);
+      // counts() reads the counters, not the table
+      expect((await store.counts()).completed).toBe(50_000);
+    },
+  );
 });

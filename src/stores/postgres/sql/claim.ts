@@ -29,12 +29,68 @@ function nextRunAt(ctx: SqlContext): string {
 }
 
 /**
- * The fast path, one statement: $1 now, $2 worker, $3 names, $4 budgets,
- * $5 limit, $6 leaseMs. Takes the best queued jobs per name (SKIP LOCKED),
- * merges them in claim order up to the limit, and leases them. Jobs of
- * limited groups are never taken here: when any is runnable for these
- * names, `blocked` is true, nothing is claimed, and the caller takes the
- * locking path instead. Always returns at least one row (the meta columns).
+ * The best queued jobs per name (SKIP LOCKED), merged in claim order up to
+ * the limit ($1 now, $3 names, $4 budgets, $5 limit), among the rows that
+ * also pass `where`: the \`picked\` CTE of the fast paths.
+ */
+function picked(ctx: SqlContext, where: string): string {
+  return `picked AS (
+        SELECT c.id FROM unnest($3::text[], $4::int[]) AS nb(name, budget)
+        CROSS JOIN LATERAL (
+          SELECT j.id, j.priority, j.run_at FROM ${ctx.s}.jobs j
+          WHERE j.state = 'queued' AND j.name = nb.name AND j.run_at <= $1::float8
+            ${where}
+          ORDER BY j.priority DESC, j.run_at, j.id
+          LIMIT least(nb.budget, $5::int)
+          FOR UPDATE SKIP LOCKED
+        ) c
+        ORDER BY c.priority DESC, c.run_at, c.id
+        LIMIT $5::int
+      )`;
+}
+
+/** Leases the \`picked\` jobs to $2 for $6 ms from $1: the \`claimed\` CTE of the fast paths. */
+function claimed(ctx: SqlContext): string {
+  return `claimed AS (
+        UPDATE ${ctx.s}.jobs j
+        SET state = 'running', attempt = j.attempt + 1, started_at = $1::float8, last_progress_at = NULL,
+            lease_owner = $2::text, lease_expires_at = $1::float8 + $6::float8
+        WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
+        RETURNING ${CLAIMED_COLUMNS}
+      )`;
+}
+
+/**
+ * The fast path while no group has a fleet-wide limit (the usual case), one
+ * statement: $1 now, $2 worker, $3 names, $4 budgets, $5 limit, $6 leaseMs.
+ * PostgreSQL makes a custom plan for every claim (a generic one, made once,
+ * can be disastrous for a table that has grown since), and without the
+ * limited groups' lanes to probe this one plans in half the time of
+ * claimFast (~0.25 vs ~0.5 ms), on the path of every pickup. If any group
+ * has a limit (read in the statement's snapshot, as claimFast reads them),
+ * nothing is claimed and `blocked` is true: the caller claims with
+ * claimFast. Always returns at least one row (the meta columns).
+ */
+export function claimUnlimited(ctx: SqlContext): Statement {
+  return ctx.named(
+    "claim_unlimited",
+    `WITH limited AS (
+        SELECT EXISTS (SELECT 1 FROM ${ctx.s}.groups g WHERE g.concurrency IS NOT NULL OR g.rate_limit IS NOT NULL) AS yes
+      ),
+      ${picked(ctx, "AND NOT (SELECT yes FROM limited)")},
+      ${claimed(ctx)}
+      SELECT c.*, l.yes AS blocked, ${nextRunAt(ctx)} AS next_run_at
+      FROM limited l LEFT JOIN claimed c ON true`,
+  );
+}
+
+/**
+ * The fast path once some group has a fleet-wide limit, one statement:
+ * parameters as claimUnlimited. Jobs of limited groups are never taken
+ * here: when any is runnable for these names, `blocked` is true, nothing is
+ * claimed, and the caller takes the locking path instead. `limited_groups`
+ * counts the groups with a limit (0: claimUnlimited will do again). Always
+ * returns at least one row (the meta columns).
  */
 export function claimFast(ctx: SqlContext): Statement {
   const s = ctx.s;
@@ -54,28 +110,14 @@ export function claimFast(ctx: SqlContext): Statement {
           ) x
         ) AS yes
       ),
-      picked AS (
-        SELECT c.id FROM unnest($3::text[], $4::int[]) AS nb(name, budget)
-        CROSS JOIN LATERAL (
-          SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
-          WHERE j.state = 'queued' AND j.name = nb.name AND j.run_at <= $1::float8
-            AND (j.group_name IS NULL OR j.group_name <> ALL ((SELECT names FROM lim)::text[]))
-            AND NOT (SELECT yes FROM blocked)
-          ORDER BY j.priority DESC, j.run_at, j.id
-          LIMIT least(nb.budget, $5::int)
-          FOR UPDATE SKIP LOCKED
-        ) c
-        ORDER BY c.priority DESC, c.run_at, c.id
-        LIMIT $5::int
-      ),
-      claimed AS (
-        UPDATE ${s}.jobs j
-        SET state = 'running', attempt = j.attempt + 1, started_at = $1::float8, last_progress_at = NULL,
-            lease_owner = $2::text, lease_expires_at = $1::float8 + $6::float8
-        WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
-        RETURNING ${CLAIMED_COLUMNS}
-      )
-      SELECT c.*, b.yes AS blocked, ${nextRunAt(ctx)} AS next_run_at
+      ${picked(
+        ctx,
+        `AND (j.group_name IS NULL OR j.group_name <> ALL ((SELECT names FROM lim)::text[]))
+            AND NOT (SELECT yes FROM blocked)`,
+      )},
+      ${claimed(ctx)}
+      SELECT c.*, b.yes AS blocked, ${nextRunAt(ctx)} AS next_run_at,
+        (SELECT cardinality(names) FROM lim) AS limited_groups
       FROM blocked b LEFT JOIN claimed c ON true`,
   );
 }
