@@ -16,9 +16,9 @@
  *
  * e.g. node --cpu-prof --import tsx bench/durable/child.ts noop-20k optiq-postgres obd_prof_1
  */
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { cpuWindow } from "../lib/machine.js";
 import { RssSampler } from "../lib/rss.js";
 import { round } from "../lib/stats.js";
 import { makeAdapter, type Adapter, type Handler, type Input } from "./adapters.js";
@@ -32,9 +32,6 @@ if (!caseName || !systemArg || !ns || !(SYSTEMS as readonly string[]).includes(s
 }
 const system = systemArg as SystemName;
 const spec = caseFor(findCase(caseName), system);
-
-/** USER_HZ: the unit of /proc/stat, 100 on every Linux architecture Node runs on. */
-const CLOCK_TICKS_PER_S = 100;
 
 // ------------------------------------------------------------ query counting
 
@@ -128,15 +125,13 @@ async function throughput(adapter: Adapter, c: CaseSpec, sampler: RssSampler): P
   }
   const enqueueMs = performance.now() - te;
   const done = adapter.completed(c.jobs);
-  const cpu0 = process.cpuUsage();
-  const machine0 = machineCpuMs();
+  const cpuUsed = cpuWindow();
   const t0 = performance.now();
   trace.push({ q: "@timed-start", start: t0, end: t0, rows: null });
   await adapter.start();
   await timeout(done, 120_000, `${system} ${c.name}`);
   const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const machine1 = machineCpuMs();
+  const cpu = cpuUsed();
   trace.push({ q: "@timed-end", start: t0 + ms, end: t0 + ms, rows: null });
   if (ran < c.jobs) throw new Error(`${system} ran ${ran} handlers, expected ${c.jobs}`);
   return {
@@ -146,23 +141,9 @@ async function throughput(adapter: Adapter, c: CaseSpec, sampler: RssSampler): P
     notes: {
       ...adapter.settings,
       handler_runs: ran,
-      // where the CPU went over the timed window: this process (the client) and the whole machine (the database too)
-      client_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
-      ...(machine0 !== null && machine1 !== null ? { machine_cpu_ms: machine1 - machine0 } : {}),
+      ...cpu,
     },
   };
-}
-
-/** CPU time all CPUs spent busy since boot (Linux /proc/stat), ms; null elsewhere. */
-function machineCpuMs(): number | null {
-  try {
-    const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
-    const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
-    return Math.round((busy * 1000) / CLOCK_TICKS_PER_S);
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -229,11 +210,11 @@ async function main(): Promise<Measurement> {
         await (floor as Awaited<ReturnType<typeof openFloorPickup>> | null)?.close();
       }
     } else {
-      const { ms, statements } = await floorCeiling(ns!, spec.jobs, FLOOR_BATCH);
+      const { ms, statements, cpu } = await floorCeiling(ns!, spec.jobs, FLOOR_BATCH);
       result = {
         ms: round(ms, 1),
         jobs_per_s: Math.round(spec.jobs / (ms / 1000)),
-        notes: { batch: FLOOR_BATCH, statements },
+        notes: { batch: FLOOR_BATCH, statements, ...cpu },
       };
     }
   } else {

@@ -15,6 +15,7 @@
  * synchronous_commit (on by default).
  */
 import pg from "pg";
+import { cpuWindow } from "../lib/machine.js";
 import { PG_URL } from "./cases.js";
 import { dropSchema } from "./adapters.js";
 
@@ -93,7 +94,7 @@ export async function floorCeiling(
   ns: string,
   jobs: number,
   batch: number,
-): Promise<{ ms: number; statements: number }> {
+): Promise<{ ms: number; statements: number; cpu: ReturnType<ReturnType<typeof cpuWindow>> }> {
   const c = client("ceiling");
   await c.connect();
   try {
@@ -118,6 +119,7 @@ export async function floorCeiling(
     };
     let statements = 0;
     let processed = 0;
+    const cpuUsed = cpuWindow();
     const t0 = performance.now();
     for (;;) {
       const { rows } = await c.query<{ id: string; payload: string }>({ ...claim, values: [batch] });
@@ -128,8 +130,9 @@ export async function floorCeiling(
       processed += rows.length;
     }
     const ms = performance.now() - t0;
+    const cpu = cpuUsed();
     if (processed !== jobs) throw new Error(`floor processed ${processed} of ${jobs}`);
-    return { ms, statements };
+    return { ms, statements, cpu };
   } finally {
     await c.end().catch(() => undefined);
     await dropSchema(ns);
