@@ -39,8 +39,7 @@ export interface JobRow {
 }
 
 /** The columns a claim returns. */
-export type ClaimedRow = Pick<
-  JobRow,
+export type ClaimedColumn =
   | "id"
   | "name"
   | "input"
@@ -54,8 +53,9 @@ export type ClaimedRow = Pick<
   | "created_at"
   | "run_at"
   | "checkpoint"
-  | "lease_expires_at"
->;
+  | "lease_expires_at";
+
+export type ClaimedRow = Pick<JobRow, ClaimedColumn>;
 
 export function rowToJob(r: JobRow): Job {
   return {

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { JobState } from "../../core/states.js";
+import type { ClaimedColumn } from "../../store/job-row.js";
 
 /** A jobs row as SQLite returns it (JSON payloads still as text). */
 export interface JobRow {
@@ -30,23 +31,7 @@ export interface JobRow {
   cancel_reason: string | null;
 }
 
-export type ClaimedRow = Pick<
-  JobRow,
-  | "id"
-  | "name"
-  | "input"
-  | "attempt"
-  | "max_attempts"
-  | "priority"
-  | "timeout_ms"
-  | "backoff"
-  | "key"
-  | "group_name"
-  | "created_at"
-  | "run_at"
-  | "checkpoint"
-  | "lease_expires_at"
->;
+export type ClaimedRow = Pick<JobRow, ClaimedColumn>;
 
 /** What settle and rescue read before deciding the next state. */
 export type LeaseRow = Pick<
