@@ -15,7 +15,7 @@
  * synchronous_commit (on by default).
  */
 import pg from "pg";
-import { cpuWindow } from "../lib/machine.js";
+import { cpuWindow, type CpuUsed } from "../lib/machine.js";
 import { PG_URL } from "./cases.js";
 import { dropSchema } from "./adapters.js";
 
@@ -94,7 +94,7 @@ export async function floorCeiling(
   ns: string,
   jobs: number,
   batch: number,
-): Promise<{ ms: number; statements: number; cpu: ReturnType<ReturnType<typeof cpuWindow>> }> {
+): Promise<{ ms: number; statements: number; cpu: CpuUsed }> {
   const c = client("ceiling");
   await c.connect();
   try {

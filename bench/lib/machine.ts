@@ -48,12 +48,18 @@ function machineBusyMs(): number | null {
   }
 }
 
+/** CPU over a timed window, ms: this process's, and the whole machine's where known. */
+export interface CpuUsed {
+  client_cpu_ms: number;
+  machine_cpu_ms?: number;
+}
+
 /**
  * Where the CPU goes over a timed window: `client_cpu_ms` is this process,
  * `machine_cpu_ms` every CPU of the machine (the database's too, on this
  * machine; Linux only). Call at the start, and the result at the end.
  */
-export function cpuWindow(): () => { client_cpu_ms: number; machine_cpu_ms?: number } {
+export function cpuWindow(): () => CpuUsed {
   const cpu0 = process.cpuUsage();
   const machine0 = machineBusyMs();
   return () => {
