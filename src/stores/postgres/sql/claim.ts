@@ -49,16 +49,22 @@ function picked(ctx: SqlContext, where: string): string {
       )`;
 }
 
-/** Leases the \`picked\` jobs to $2 for $6 ms from $1: the \`claimed\` CTE of the fast paths. */
-function claimed(ctx: SqlContext): string {
+/**
+ * Leases the jobs whose ids `ids` gives to $2 from $1 for `leaseMs` ms: the
+ * \`claimed\` CTE of every claim statement.
+ */
+function claimed(ctx: SqlContext, ids: string, leaseMs: string): string {
   return `claimed AS (
         UPDATE ${ctx.s}.jobs j
         SET state = 'running', attempt = j.attempt + 1, started_at = $1::float8, last_progress_at = NULL,
-            lease_owner = $2::text, lease_expires_at = $1::float8 + $6::float8
-        WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
+            lease_owner = $2::text, lease_expires_at = $1::float8 + ${leaseMs}::float8
+        WHERE j.id = ANY (${ids})
         RETURNING ${CLAIMED_COLUMNS}
       )`;
 }
+
+/** What the fast paths lease: the ids their \`picked\` CTE chose. */
+const FAST_IDS = "ARRAY(SELECT id FROM picked)";
 
 /**
  * The fast path while no group has a fleet-wide limit (the usual case), one
@@ -79,7 +85,7 @@ export function claimUnlimited(ctx: SqlContext): Statement {
         SELECT EXISTS (SELECT 1 FROM ${ctx.s}.groups g WHERE g.concurrency IS NOT NULL OR g.rate_limit IS NOT NULL) AS yes
       ),
       ${picked(ctx, "AND NOT (SELECT yes FROM limited)")},
-      ${claimed(ctx)}
+      ${claimed(ctx, FAST_IDS, "$6")}
       SELECT c.*, l.yes AS blocked, ${nextRunAt(ctx)} AS next_run_at
       FROM limited l LEFT JOIN claimed c ON true`,
   );
@@ -116,7 +122,7 @@ export function claimFast(ctx: SqlContext): Statement {
         `AND (j.group_name IS NULL OR j.group_name <> ALL ((SELECT names FROM lim)::text[]))
             AND NOT (SELECT yes FROM blocked)`,
       )},
-      ${claimed(ctx)}
+      ${claimed(ctx, FAST_IDS, "$6")}
       SELECT c.*, b.yes AS blocked, ${nextRunAt(ctx)} AS next_run_at,
         (SELECT cardinality(names) FROM lim) AS limited_groups
       FROM blocked b LEFT JOIN claimed c ON true`,
@@ -214,13 +220,7 @@ export function claimIds(ctx: SqlContext): Statement {
   const s = ctx.s;
   return ctx.named(
     "claim_ids",
-    `WITH claimed AS (
-        UPDATE ${s}.jobs j
-        SET state = 'running', attempt = j.attempt + 1, started_at = $1::float8, last_progress_at = NULL,
-            lease_owner = $2::text, lease_expires_at = $1::float8 + $3::float8
-        WHERE j.id = ANY ($4::bigint[])
-        RETURNING ${CLAIMED_COLUMNS}
-      ),
+    `WITH ${claimed(ctx, "$4::bigint[]", "$3")},
       starts AS (
         INSERT INTO ${s}.group_starts (group_name, at)
         SELECT c.group_name, $1::float8 FROM claimed c WHERE c.group_name = ANY ($5::text[])
