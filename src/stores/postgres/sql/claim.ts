@@ -31,7 +31,7 @@ function nextRunAt(ctx: SqlContext): string {
 /**
  * The best queued jobs per name (SKIP LOCKED), merged in claim order up to
  * the limit ($1 now, $3 names, $4 budgets, $5 limit), among the rows that
- * also pass `where`: the \`picked\` CTE of the fast paths.
+ * also pass `where`: the `picked` CTE of the fast paths.
  */
 function picked(ctx: SqlContext, where: string): string {
   return `picked AS (
@@ -51,7 +51,7 @@ function picked(ctx: SqlContext, where: string): string {
 
 /**
  * Leases the jobs whose ids `ids` gives to $2 from $1 for `leaseMs` ms: the
- * \`claimed\` CTE of every claim statement.
+ * `claimed` CTE of every claim statement.
  */
 function claimed(ctx: SqlContext, ids: string, leaseMs: string): string {
   return `claimed AS (
@@ -63,7 +63,7 @@ function claimed(ctx: SqlContext, ids: string, leaseMs: string): string {
       )`;
 }
 
-/** What the fast paths lease: the ids their \`picked\` CTE chose. */
+/** What the fast paths lease: the ids their `picked` CTE chose. */
 const FAST_IDS = "ARRAY(SELECT id FROM picked)";
 
 /**
