@@ -347,7 +347,7 @@ export class Worker implements ExecutionHost {
     if (exec.finalized) {
       // a zombie finally stopped: only its slot was still held
       this.zombies.delete(exec);
-      this.claims.slotFreed();
+      this.slotFreed();
       return;
     }
     const now = this.config.clock.now();
@@ -359,7 +359,17 @@ export class Worker implements ExecutionHost {
     else if (threw) outcome = outcomeOfError(exec, error, now);
     else outcome = outcomeOfValue(exec, value, this.config.maxPayloadBytes, now);
     this.finalize(exec, outcome);
-    if (this.running) this.startBuffered(now);
+    this.slotFreed();
+  }
+
+  /**
+   * A handler returned: its slot goes first to a prefetched job, with no
+   * store round trip, then to a claim. Both paths, a zombie's return too:
+   * the claim may be skipped (the store had nothing more), and a buffered job
+   * left waiting for it would wait for ever with an explicit prefetch.
+   */
+  private slotFreed(): void {
+    if (this.running) this.startBuffered(this.config.clock.now());
     this.claims.slotFreed();
   }
 

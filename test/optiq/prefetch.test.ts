@@ -150,4 +150,32 @@ describe("prefetch", () => {
       await q.stop({ graceful: false, timeoutMs: 100 });
     }
   });
+  it("a handler that ignored its cancel and then returns hands its slot to the prefetched job", async () => {
+    const clock = new FakeClock();
+    // prefetch 2 for one waiting job: the claim comes back short, so a freed slot alone claims nothing
+    const q = new Optiq({ clock, concurrency: 1, prefetch: 2, defaults: { abortGraceMs: 100 } });
+    const started: string[] = [];
+    let returnFirst = (): void => {};
+    q.define("stubborn", (job) => {
+      started.push(job.input as string);
+      // ignores its signal: a zombie once the grace period is over
+      return job.input === "a" ? new Promise<null>((r) => (returnFirst = () => r(null))) : null;
+    });
+    const [first, second] = await q.submitMany([
+      { name: "stubborn", input: "a" },
+      { name: "stubborn", input: "b" },
+    ]);
+    await q.start();
+    await clock.advance(1);
+    expect(started).toEqual(["a"]);
+    await q.cancel(first!.id);
+    await clock.advance(100);
+    expect((await q.get(first!.id))?.state).toBe("cancelled");
+    expect(started).toEqual(["a"]); // the zombie still holds the only slot
+    returnFirst();
+    await flushPromises();
+    expect(started).toEqual(["a", "b"]);
+    await expect(q.result(second!.id)).resolves.toBeNull();
+    await q.stop();
+  });
 });
