@@ -47,6 +47,15 @@ export const ERROR_CODES = {
   OPTIQ_ABORTED: { status: 499, description: "The operation was aborted by the caller's AbortSignal." },
   OPTIQ_SANDBOX_CRASH: { status: 500, description: "A sandboxed handler's thread or process died; it is retried." },
   OPTIQ_SANDBOX_MODULE: { status: 500, description: "A sandboxed handler's module is missing or exports no handler." },
+  OPTIQ_UNAUTHORIZED: { status: 401, description: "The HTTP request carries no token, or a wrong one." },
+  OPTIQ_ROUTE_NOT_FOUND: { status: 404, description: "No HTTP route matches the method and path." },
+  OPTIQ_TOO_MANY_STREAMS: { status: 503, description: "`maxEventStreams` event streams are already open." },
+  OPTIQ_INTERNAL: { status: 500, description: "The HTTP server failed unexpectedly; the details are in its log." },
+  OPTIQ_CONNECTION: {
+    status: 503,
+    description:
+      "The HTTP client got no usable answer: the server was unreachable, timed out or sent no optiq response.",
+  },
 } as const satisfies Record<string, Omit<ErrorInfo, "code">>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -254,6 +263,36 @@ export class SandboxModuleError extends NonRetryableError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** An HTTP request without the server's bearer token, or with a wrong one. */
+export class UnauthorizedError extends OptiqError {
+  constructor(message = "a valid bearer token is required") {
+    super("OPTIQ_UNAUTHORIZED", message);
+  }
+}
+
+export class RouteNotFoundError extends OptiqError {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super("OPTIQ_ROUTE_NOT_FOUND", `no route for ${method} ${path}`);
+  }
+}
+
+/** The HTTP server already holds its `maxEventStreams` event streams. */
+export class TooManyStreamsError extends OptiqError {
+  constructor(readonly limit: number) {
+    super("OPTIQ_TOO_MANY_STREAMS", `${limit} event streams are open, the most this server allows`);
+  }
+}
+
+/** What an HTTP client sees of an unexpected failure; the server logs the original. */
+export class InternalError extends OptiqError {
+  constructor(message = "internal server error") {
+    super("OPTIQ_INTERNAL", message);
   }
 }
 

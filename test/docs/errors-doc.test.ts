@@ -78,6 +78,10 @@ const SAMPLES: Record<string, () => OptiqError> = {
     }),
   SandboxModuleError: () => new api.SandboxModuleError("handler module exports no handler", "file:///app/h.js"),
   AbortedError: () => new api.AbortedError(),
+  UnauthorizedError: () => new api.UnauthorizedError(),
+  RouteNotFoundError: () => new api.RouteNotFoundError("GET", "/nope"),
+  TooManyStreamsError: () => new api.TooManyStreamsError(100),
+  InternalError: () => new api.InternalError(),
 };
 
 describe("docs/errors.md", () => {

@@ -1,7 +1,7 @@
 /**
  * The published shape: `npm run build` emits dist/, and the package's own
- * exports (`optiq`, `optiq/sqlite`, `optiq/postgres`, `optiq/testing`) load
- * and work from it in plain Node, without tsx.
+ * exports (`optiq`, `optiq/sqlite`, `optiq/postgres`, `optiq/testing`,
+ * `optiq/server`) load and work from it in plain Node, without tsx.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -25,10 +25,18 @@ describe("package exports", () => {
       q.define("square", async (job) => job.input * job.input);
       await q.start();
       const { id } = await q.submit("square", 12);
-      console.log(JSON.stringify({ result: await q.result(id) }));
+      const result = await q.result(id);
+      const { createServer } = await import("optiq/server");
+      const server = await createServer({ queue: q });
+      const stats = await server.inject({ method: "GET", url: "/api/stats" });
+      // the dashboard folder resolves from dist/server/ to the package's dashboard/
+      const page = await server.inject({ method: "GET", url: "/" });
+      await server.close();
+      console.log(JSON.stringify({ result, completed: stats.json().counts.completed, page: page.statusCode }));
       await q.stop();
     `;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
-    expect(JSON.parse(out.trim())).toEqual({ result: 144 });
+    const hasDashboard = existsSync(`${root}dashboard/index.html`);
+    expect(JSON.parse(out.trim())).toEqual({ result: 144, completed: 1, page: hasDashboard ? 200 : 404 });
   }, 120_000);
 });
