@@ -33,6 +33,40 @@ export default tseslint.config(
     },
   },
   {
+    // the web dashboard: plain browser modules, type-checked through tsconfig.dashboard.json
+    files: ["dashboard/**/*.js"],
+    languageOptions: {
+      globals: {
+        document: "readonly",
+        location: "readonly",
+        fetch: "readonly",
+        EventSource: "readonly",
+        MessageEvent: "readonly",
+        requestAnimationFrame: "readonly",
+        TextEncoder: "readonly",
+        Node: "readonly",
+        Element: "readonly",
+        HTMLElement: "readonly",
+        HTMLButtonElement: "readonly",
+        HTMLDataListElement: "readonly",
+        HTMLInputElement: "readonly",
+        HTMLSelectElement: "readonly",
+        HTMLTableSectionElement: "readonly",
+        HTMLUListElement: "readonly",
+      },
+    },
+    rules: {
+      // job data reaches the page only as text: no markup parsing from strings
+      "no-restricted-properties": [
+        "error",
+        { property: "innerHTML", message: "Set textContent or build elements (dashboard/dom.js)." },
+        { property: "outerHTML", message: "Set textContent or build elements (dashboard/dom.js)." },
+        { property: "insertAdjacentHTML", message: "Build elements (dashboard/dom.js)." },
+        { object: "document", property: "write", message: "Build elements (dashboard/dom.js)." },
+      ],
+    },
+  },
+  {
     // only the store folders talk to database drivers
     files: ["src/**/*.ts"],
     ignores: ["src/stores/**"],
