@@ -1,0 +1,87 @@
+/**
+ * `optiq serve` as a real child process: a SQLite file in a fresh
+ * directory, a handlers module, a free port; jobs submitted over HTTP; a
+ * graceful exit on SIGTERM that leaves the jobs in the file.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { OptiqClient } from "../../src/client/index.js";
+import { SqliteStore } from "../../src/sqlite.js";
+import { runCli, spawnCli } from "./run-cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "optiq-serve-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const LISTENING = /^optiq listening on (http:\/\/\S+)$/m;
+
+describe("optiq serve", () => {
+  it("serves a SQLite queue with the module's handlers, and exits 0 on SIGTERM leaving the jobs stored", async () => {
+    const db = join(dir, "nested", "dir", "optiq.db"); // its parent does not exist yet
+    const serve = spawnCli(["serve", "--db", db, "--port", "0", "--handlers", "test/cli/fixtures/handlers.ts"]);
+    const [, url] = (await serve.waitFor("stdout", LISTENING))!;
+    expect(serve.stdout()).toContain(`store: SQLite ${db}`);
+    const client = new OptiqClient({ url: url! });
+
+    const { id } = await client.submit("echo", { hello: "world" }, { group: "solo" });
+    expect(await client.result(id)).toEqual({ echoed: { hello: "world" } });
+    // the module's `options` reached the queue: its defaults apply to every job
+    expect(await client.get(id)).toMatchObject({ state: "completed", maxAttempts: 2, group: "solo" });
+    // and the client commands work against it
+    const get = await runCli(["get", id, "--json"], { OPTIQ_URL: url! });
+    expect(JSON.parse(get.stdout)).toMatchObject({ id, state: "completed" });
+
+    serve.child.kill("SIGTERM");
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+    expect(serve.stdout()).toMatch(/optiq stopped\n$/);
+
+    const store = new SqliteStore({ path: db, watch: false });
+    try {
+      await store.init();
+      expect(await store.get(id)).toMatchObject({ state: "completed", result: { echoed: { hello: "world" } } });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("requires the token when given one, and can run without the dashboard", async () => {
+    const serve = spawnCli(
+      ["serve", "--memory", "--port", "0", "--no-dashboard", "--handlers", "test/cli/fixtures/handlers.ts"],
+      { OPTIQ_TOKEN: "s3cret" },
+    );
+    const [, url] = (await serve.waitFor("stdout", LISTENING))!;
+    expect(serve.stdout()).not.toContain("dashboard:");
+    const denied = await new OptiqClient({ url: url! }).stats().catch((e: unknown) => e);
+    expect(denied).toMatchObject({ code: "OPTIQ_UNAUTHORIZED" });
+    const submit = await runCli(["submit", "echo", "1", "--wait", "--json"], {
+      OPTIQ_URL: url!,
+      OPTIQ_TOKEN: "s3cret",
+    });
+    expect(JSON.parse(submit.stdout)).toMatchObject({ result: { echoed: 1 } });
+    serve.child.kill("SIGINT");
+    expect((await serve.exited).code).toBe(0);
+  });
+
+  it("a missing handlers module, or one without a default function, exits 2 with a clear error", async () => {
+    const missing = await runCli(["serve", "--memory", "--port", "0", "--handlers", "test/cli/fixtures/nope.ts"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: --handlers: module test\/cli\/fixtures\/nope\.ts not found/);
+    const noDefault = await runCli([
+      "serve",
+      "--memory",
+      "--port",
+      "0",
+      "--handlers",
+      "test/cli/fixtures/no-default.ts",
+    ]);
+    expect(noDefault.code).toBe(2);
+    expect(noDefault.stderr).toContain("has no default export function");
+  });
+
+  it("two store flags at once are bad usage", async () => {
+    const both = await runCli(["serve", "--memory", "--postgres", "postgres://x@127.0.0.1/y"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/cannot be used with/);
+  });
+});
