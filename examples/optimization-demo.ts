@@ -1,5 +1,6 @@
 /**
- * `npm start`: 1000 optimization jobs on one optiq queue.
+ * `npm run demo`: 1000 optimization jobs on one optiq queue, in one process
+ * (`npm start` serves the same jobs behind the API and the dashboard).
  *
  * Each job minimises a standard benchmark function (Sphere, Rosenbrock,
  * Rastrigin, Ackley) in 2–10 dimensions with a (1+1)-evolution strategy — a
@@ -15,69 +16,27 @@
  * comes from a seeded PRNG, so every run submits the same jobs and finds the
  * same optima.
  */
-import { NonRetryableError, Optiq, type Submitted, type SubmitManyItem } from "../src/index.js";
+import { Optiq, type Submitted } from "../src/index.js";
+import {
+  DEMO_OPTIONS,
+  defineDemoHandlers,
+  GPU,
+  JOBS,
+  optimizeItems,
+  toCancelWhileQueued,
+  toCancelWhileRunning,
+  TUNE_JOBS,
+  tuneItems,
+  type JobInput,
+  type TuneResult,
+} from "./lib/demo-jobs.js";
 import { FUNCTION_NAMES, type FunctionName } from "./lib/functions.js";
-import { optimize, type OptimizeInput, type OptimizeResult } from "./lib/optimize.js";
-import { Rng } from "./lib/prng.js";
+import type { OptimizeResult } from "./lib/optimize.js";
 import { StatusLine } from "./lib/status-line.js";
 
-const JOBS = 1000;
-const SEED = 20_240_601;
-const GPU = "gpu";
-
-interface JobInput extends OptimizeInput {
-  /** Simulates a flaky device: the first attempt fails with a transient error. */
-  flakyFirstAttempt?: boolean;
-}
-
-// ------------------------------------------------------------------ the queue
-
-const queue = new Optiq({
-  concurrency: 8,
-  groups: { [GPU]: { concurrency: 4, rateLimit: { limit: 50, intervalMs: 1000 } } },
-  defaults: { maxAttempts: 3, backoff: { type: "fixed", delayMs: 100, jitter: false }, timeoutMs: 60_000 },
-});
-
-queue.define<JobInput, OptimizeResult>("optimize", async (job, ctx) => {
-  const input = job.input;
-  if (input.dims * 400 > input.budget) {
-    // retrying cannot help: the job is misconfigured
-    throw new NonRetryableError(`budget ${input.budget} is too small for ${input.dims} dimensions`);
-  }
-  if (input.flakyFirstAttempt && job.attempt === 1) {
-    throw new Error("simulated transient device error (the retry succeeds)");
-  }
-  return optimize(input, { signal: ctx.signal, progress: (p) => ctx.progress(p) });
-});
-
-// the heavy jobs run in worker threads: they checkpoint, resume after a crash, and stop when cancelled
-const TUNE_JOBS = 4;
-queue.define("tune", {
-  module: new URL("./handlers/optimize-handler.ts", import.meta.url),
-  isolation: "thread",
-  poolSize: 2,
-});
-
-// ------------------------------------------------------------------- the jobs
-
-const rng = new Rng(SEED);
-const items: SubmitManyItem[] = [];
-for (let i = 0; i < JOBS; i++) {
-  const fn: FunctionName = FUNCTION_NAMES[i % FUNCTION_NAMES.length]!;
-  const dims = rng.int(2, 10);
-  const input: JobInput = { fn, dims, budget: 3000 + 1500 * dims, seed: rng.int(1, 2 ** 31 - 1) };
-  if (i % 97 === 13) input.budget = dims * 100; // a few misconfigured jobs: they fail for good
-  const gpu = rng.next() < 0.2;
-  if (gpu && rng.next() < 0.1) input.flakyFirstAttempt = true;
-  items.push({
-    name: "optimize",
-    input,
-    options: {
-      priority: i % 10 === 0 ? 10 : 0, // every tenth job is urgent
-      ...(gpu ? { group: GPU } : {}),
-    },
-  });
-}
+const queue = new Optiq(DEMO_OPTIONS);
+defineDemoHandlers(queue);
+const items = optimizeItems();
 
 // ----------------------------------------------------------- live bookkeeping
 
@@ -102,11 +61,11 @@ queue.on("retrying", (e) => {
 queue.on("failed", (e) => running.delete(e.id));
 queue.on("cancelled", (e) => running.delete(e.id));
 const tuneIds = new Set<string>();
-const tuneResults = new Map<string, { fn: string; best: number; trials: number; evaluations: number }>();
+const tuneResults = new Map<string, TuneResult>();
 queue.on("completed", (e) => {
   running.delete(e.id);
   if (tuneIds.has(e.id)) {
-    tuneResults.set(e.id, e.result as { fn: string; best: number; trials: number; evaluations: number });
+    tuneResults.set(e.id, e.result as TuneResult);
     return;
   }
   const input = inputs.get(e.id)!;
@@ -163,21 +122,19 @@ status.start();
 
 // cancel some queued jobs (low priority, far back in the queue: they have not started)
 let cancelledQueued = 0;
-for (const s of submitted.slice(-40).filter((_, i) => i % 8 === 1)) {
+for (const s of toCancelWhileQueued(submitted)) {
   if (await queue.cancel(s.id, { reason: "demo: cancelled while queued" })) cancelledQueued++;
 }
-// and pick a few to cancel once they run (at their first progress report)
-for (const i of [101, 353, 607]) cancelWhileRunning.add(submitted[i]!.id);
-// the heavy jobs, one of which is cancelled while its thread computes
-const tunes = await queue.submitMany(
-  Array.from({ length: TUNE_JOBS }, (_, i) => ({
-    name: "tune",
-    input: { fn: "rastrigin", dims: 10, trials: 40, evalsPerTrial: 4000, seed: SEED + i },
-    options: { priority: 5 },
-  })),
-);
+// the heavy jobs run in worker threads: they checkpoint, resume after a crash, and stop when cancelled
+const tunes = await queue.submitMany(tuneItems());
 for (const t of tunes) tuneIds.add(t.id);
-cancelWhileRunning.add(tunes[TUNE_JOBS - 1]!.id);
+// a few optimize jobs and one tune job are cancelled at their first progress report
+for (const id of toCancelWhileRunning(
+  submitted.map((s) => s.id),
+  tunes.map((t) => t.id),
+)) {
+  cancelWhileRunning.add(id);
+}
 
 await drained;
 await status.stop();

@@ -9,6 +9,7 @@ export type { RateLimit } from "./core/rate-limiter.js";
 export type { JobState, Transition } from "./core/states.js";
 export { JOB_STATES, TRANSITIONS, TERMINAL_STATES, isTerminal, canTransition } from "./core/states.js";
 export type { OptiqEvents, OptiqEventName } from "./core/events.js";
+export { EVENT_NAMES } from "./core/events.js";
 export type { Logger } from "./core/logger.js";
 export type { Clock } from "./core/clock.js";
 export { systemClock } from "./core/clock.js";

@@ -1,5 +1,5 @@
 import type { BackoffSpec, Job } from "../core/job.js";
-import type { OptiqEvents } from "../core/events.js";
+import { EVENT_NAMES, type OptiqEvents } from "../core/events.js";
 import type { JobState } from "../core/states.js";
 import type { Stats } from "../stats-snapshot.js";
 
@@ -84,14 +84,4 @@ export type StreamEventName = keyof StreamEvents;
 /** One event of the stream, narrowed by `event`. */
 export type StreamEvent = { [E in StreamEventName]: { event: E; data: StreamEvents[E] } }[StreamEventName];
 
-export const STREAM_EVENT_NAMES: ReadonlySet<string> = new Set<StreamEventName>([
-  "submitted",
-  "started",
-  "progress",
-  "retrying",
-  "completed",
-  "failed",
-  "cancelled",
-  "drained",
-  "stats",
-]);
+export const STREAM_EVENT_NAMES: ReadonlySet<string> = new Set<StreamEventName>([...EVENT_NAMES, "stats"]);

@@ -20,6 +20,18 @@ export interface OptiqEvents {
 }
 
 export type OptiqEventName = keyof OptiqEvents;
+
+/** Every event name, in lifecycle order (for code that listens to all of them). */
+export const EVENT_NAMES = [
+  "submitted",
+  "started",
+  "progress",
+  "retrying",
+  "completed",
+  "failed",
+  "cancelled",
+  "drained",
+] as const satisfies readonly OptiqEventName[];
 export type Listener<E extends OptiqEventName> = (event: OptiqEvents[E]) => void;
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from "../core/clock.js";
 import { TooManyStreamsError } from "../core/errors.js";
-import type { OptiqEventName, OptiqEvents } from "../core/events.js";
+import { EVENT_NAMES, type OptiqEventName, type OptiqEvents } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
 import type { Optiq } from "../optiq.js";
 
@@ -8,17 +8,6 @@ import type { Optiq } from "../optiq.js";
 export const MAX_BACKLOG_BYTES = 1024 * 1024;
 /** Proxies close streams that stay silent for long; a comment line this often keeps them open. */
 export const KEEP_ALIVE_MS = 15_000;
-
-const EVENT_NAMES = [
-  "submitted",
-  "started",
-  "progress",
-  "retrying",
-  "completed",
-  "failed",
-  "cancelled",
-  "drained",
-] as const satisfies readonly OptiqEventName[];
 
 /** What the hub needs of a response (Node's ServerResponse has all of it). */
 export interface StreamSink {

@@ -1,22 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { Optiq } from "../../src/optiq.js";
 import { createServer, type ServerOptions } from "../../src/server/index.js";
-
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred, type Deferred } from "../support/helpers.js";
 
 export interface Served {
   queue: Optiq;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Optiq, type OptiqEventName, type OptiqEvents, type OptiqOptions } from "../../src/index.js";
+import { EVENT_NAMES, Optiq, type OptiqEventName, type OptiqEvents, type OptiqOptions } from "../../src/index.js";
 import { FakeClock, flushPromises } from "../../src/core/fake-clock.js";
 import { capturingLogger, deferred, once, times } from "../support/helpers.js";
 
@@ -21,17 +21,7 @@ type Recorded = { [E in OptiqEventName]: { event: E; payload: OptiqEvents[E] } }
 /** Records every event of the queue, in order. */
 function record(q: Optiq): Recorded[] {
   const seen: Recorded[] = [];
-  const names: OptiqEventName[] = [
-    "submitted",
-    "started",
-    "progress",
-    "retrying",
-    "completed",
-    "failed",
-    "cancelled",
-    "drained",
-  ];
-  for (const event of names) q.on(event, (payload) => seen.push({ event, payload } as Recorded));
+  for (const event of EVENT_NAMES) q.on(event, (payload) => seen.push({ event, payload } as Recorded));
   return seen;
 }
 

@@ -1,21 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Optiq } from "../../src/optiq.js";
-
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred, type Deferred } from "../support/helpers.js";
 
 /**
  * Counts the queue's live event subscriptions made through `on()` from now
