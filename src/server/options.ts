@@ -59,7 +59,7 @@ export function resolveServerSettings(options: ServerOptions): ServerSettings {
         ? fileURLToPath(dir)
         : checkString("options.dashboardDir", dir, 4096)
       : null,
-    maxResultWaitMs: checkDuration("options.maxResultWaitMs", options.maxResultWaitMs ?? 60_000),
+    maxResultWaitMs: checkDuration("options.maxResultWaitMs", options.maxResultWaitMs ?? 60_000, { allowZero: false }),
     bodyLimitBytes: checkInteger("options.bodyLimitBytes", options.bodyLimitBytes ?? 2 * 1024 * 1024, 1, 2 ** 31 - 1),
     maxEventStreams: checkInteger("options.maxEventStreams", options.maxEventStreams ?? 100, 0, 1_000_000),
     statsIntervalMs: checkDuration("options.statsIntervalMs", options.statsIntervalMs ?? 1000, { allowZero: false }),

@@ -119,6 +119,8 @@ describe("createServer options", () => {
   it.each([
     [{ maxEventStreams: -1 }, "options.maxEventStreams"],
     [{ maxResultWaitMs: "soon" }, "options.maxResultWaitMs"],
+    // a zero cap would turn a client's long-poll into a busy loop of requests
+    [{ maxResultWaitMs: 0 }, "options.maxResultWaitMs"],
     [{ statsIntervalMs: 0 }, "options.statsIntervalMs"],
     [{ bodyLimitBytes: 1.5 }, "options.bodyLimitBytes"],
     [{ token: "" }, "options.token"],
