@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { OptiqClient } from "../../src/client/index.js";
 import { SqliteStore } from "../../src/sqlite.js";
+import { createTestSchema, withClient } from "../support/pg.js";
 import { runCli, spawnCli } from "./run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "optiq-serve-"));
@@ -79,7 +80,40 @@ describe("optiq serve", () => {
     expect(noDefault.stderr).toContain("has no default export function");
   });
 
-  it("two store flags at once are bad usage", async () => {
+  it("serves a PostgreSQL schema: jobs submitted through it are in that schema's tables", async () => {
+    const { schema, connectionString, drop } = await createTestSchema();
+    try {
+      const serve = spawnCli([
+        "serve",
+        "--postgres",
+        connectionString,
+        "--schema",
+        schema,
+        "--port",
+        "0",
+        "--handlers",
+        "test/cli/fixtures/handlers.ts",
+      ]);
+      const [, url] = (await serve.waitFor("stdout", LISTENING))!;
+      expect(serve.stdout()).toContain(`schema ${schema}`);
+      const client = new OptiqClient({ url: url! });
+      const { id } = await client.submit("echo", [1, 2, 3]);
+      expect(await client.result(id)).toEqual({ echoed: [1, 2, 3] });
+      serve.child.kill("SIGTERM");
+      expect(await serve.exited).toEqual({ code: 0, signal: null });
+      const rows = await withClient((c) =>
+        c.query<{ state: string }>(`SELECT state FROM "${schema}".jobs WHERE id = $1`, [id]),
+      );
+      expect(rows.rows).toEqual([{ state: "completed" }]);
+    } finally {
+      await drop();
+    }
+  });
+
+  it("two store flags at once, or --schema without --postgres, are bad usage", async () => {
+    const schemaAlone = await runCli(["serve", "--memory", "--schema", "s"]);
+    expect(schemaAlone.code).toBe(2);
+    expect(schemaAlone.stderr).toContain("--schema: only with --postgres");
     const both = await runCli(["serve", "--memory", "--postgres", "postgres://x@127.0.0.1/y"]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/cannot be used with/);

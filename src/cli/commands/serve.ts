@@ -2,6 +2,7 @@ import { Option, type Command } from "commander";
 import { globals } from "../context.js";
 import { nonNegative, port, positive } from "../parse.js";
 import type { ServeFlags } from "../serve/run.js";
+import { UsageError } from "../usage-error.js";
 import { DEFAULT_DB } from "../serve/store.js";
 
 const HANDLERS_HELP = `
@@ -23,6 +24,7 @@ export function registerServe(program: Command): void {
     .description("run a queue with its HTTP API and dashboard (SQLite ./optiq.db unless told otherwise)")
     .addOption(new Option("--db <file>", `SQLite database file, created if missing (default: ${DEFAULT_DB})`))
     .addOption(new Option("--postgres <url>", "use PostgreSQL at this connection string").conflicts(["db", "memory"]))
+    .option("--schema <name>", 'with --postgres: the schema holding optiq\'s tables (default "optiq")')
     .addOption(new Option("--memory", "keep jobs in memory only (lost on exit)").conflicts(["db", "postgres"]))
     .option("--port <port>", "port to listen on (0: any free port)", port, 8080)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
@@ -32,6 +34,9 @@ export function registerServe(program: Command): void {
     .option("--no-dashboard", "do not serve the web dashboard at /")
     .addHelpText("after", HANDLERS_HELP)
     .action(async (flags: Omit<ServeFlags, "token">, cmd: Command) => {
+      if (flags.schema !== undefined && flags.postgres === undefined) {
+        throw new UsageError("--schema: only with --postgres");
+      }
       const { serve } = await import("../serve/run.js");
       const token = globals(cmd).token;
       await serve({ ...flags, ...(token ? { token } : {}) });

@@ -5,6 +5,8 @@ import type { Store } from "../../store/port.js";
 export interface StoreFlags {
   db?: string;
   postgres?: string;
+  /** With `postgres`: the schema of optiq's tables; workers sharing one schema share the queue. */
+  schema?: string;
   memory?: boolean;
 }
 
@@ -19,8 +21,11 @@ export async function openStore(flags: StoreFlags): Promise<{ store: Store; wher
   if (flags.postgres !== undefined) {
     const { PostgresStore } = await import("../../postgres.js");
     return {
-      store: new PostgresStore({ connectionString: flags.postgres }),
-      where: `PostgreSQL ${redact(flags.postgres)}`,
+      store: new PostgresStore({
+        connectionString: flags.postgres,
+        ...(flags.schema === undefined ? {} : { schema: flags.schema }),
+      }),
+      where: `PostgreSQL ${redact(flags.postgres)}, schema ${flags.schema ?? "optiq"}`,
     };
   }
   const path = resolve(flags.db ?? DEFAULT_DB);
