@@ -1,7 +1,8 @@
 // @ts-check
 // The dashboard's entry point: loads stats, health and the first page of jobs, then follows the
 // event stream. Events are coalesced per job and rendered at most every 250 ms; jobs the table does
-// not hold yet are fetched one by one when few, or with one list request when many.
+// not hold yet are fetched one by one when few, or with one list request when many. Jobs run by
+// workers elsewhere on a shared store send no events here: a change in the counts re-reads the first page.
 
 import { Api, ApiError } from "./api.js";
 import { DetailPanel } from "./detail-panel.js";
@@ -121,6 +122,8 @@ class Dashboard {
     this.inflight = new Map();
     /** @type {Stats | null} */
     this.latestStats = null;
+    /** The counts of the last stats event, to see changes no event of this server announced. @type {string | null} */
+    this.countsSeen = null;
     /** Bumped on every reload, so answers for an older filter are dropped. */
     this.generation = 0;
     this.loaded = false;
@@ -235,7 +238,16 @@ class Dashboard {
   onEvent(name, data) {
     if (data === null || typeof data !== "object") return;
     if (name === "stats") {
-      this.latestStats = /** @type {Stats} */ (data);
+      const stats = /** @type {Stats} */ (data);
+      this.latestStats = stats;
+      // jobs that workers elsewhere run (on a shared store) send this server no events: when the
+      // counts move, re-read the first page and the open job (each at most once per stats event)
+      const counts = JSON.stringify(stats.counts);
+      if (this.countsSeen !== null && counts !== this.countsSeen && this.loaded) {
+        void this.refreshHead();
+        if (this.detail.openId !== null) void this.refreshDetail();
+      }
+      this.countsSeen = counts;
       this.batcher.schedule();
       return;
     }

@@ -1,6 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NonRetryableError, Optiq } from "../../src/index.js";
+import { SqliteStore } from "../../src/sqlite.js";
 import { createServer } from "../../src/server/index.js";
 import { deferred, once } from "../support/helpers.js";
 import {
@@ -394,5 +398,33 @@ describe("dashboard", () => {
     expect(text).toContain(`job ${id} (silent)`);
     expect(text).toMatch(/no progress for \d/);
     expect(text).toContain("stuck");
+  });
+  it("follows jobs that a worker elsewhere runs on a shared store, which send this server no events", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "optiq-dashboard-"));
+    const path = join(dir, "queue.db");
+    const release = deferred();
+    const worker = new Optiq({ store: new SqliteStore({ path }) });
+    worker.define("remote", async () => {
+      await release.promise;
+      return "done elsewhere";
+    });
+    try {
+      // the served queue only submits: "remote" runs in the other queue
+      stack = await startStack({ queue: { store: new SqliteStore({ path }) }, define: (q) => q.declare("remote") });
+      await openDashboard(page, stack);
+      const { id } = await stack.queue.submit("remote", null);
+      await page.locator(rowOf(id, "queued")).waitFor();
+      const started = once(worker, "started");
+      await worker.start();
+      await started;
+      await page.locator(rowOf(id, "running")).waitFor();
+      release.resolve();
+      await page.locator(rowOf(id, "completed")).waitFor();
+    } finally {
+      await stack?.close();
+      stack = null;
+      await worker.stop({ graceful: false });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
