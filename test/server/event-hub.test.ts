@@ -25,8 +25,10 @@ class FakeSink implements StreamSink {
   destroy(): void {
     this.destroyed = true;
   }
+  /** The frames written, by event name ("comment" for a comment line), however they were gathered into writes. */
   events(): string[] {
-    return this.chunks.map((c) => (c.startsWith(":") ? "comment" : /^event: (\w+)/.exec(c)![1]!));
+    const frames = this.chunks.join("").split("\n\n").slice(0, -1);
+    return frames.map((f) => (f.startsWith(":") ? "comment" : /^event: (\w+)/.exec(f)![1]!));
   }
 }
 
@@ -62,12 +64,14 @@ describe("EventHub", () => {
     const chunk = "x".repeat(100_000);
     const { id } = await queue.submit("chatty", MAX_BACKLOG_BYTES / chunk.length + 1);
     await queue.result(id);
+    await flushPromises();
     expect(slow.destroyed).toBe(true);
     expect(hub.size).toBe(1);
     expect(logger.find("event stream: client too slow, disconnected", "warn")).toHaveLength(1);
-    const before = fast.chunks.length;
+    const before = fast.events().length;
     await queue.submit("x");
-    expect(fast.chunks.length).toBe(before + 1);
+    await flushPromises();
+    expect(fast.events().slice(before)).toEqual(["submitted"]);
     expect(subscriptions.count()).toBe(8);
   });
 
@@ -97,6 +101,20 @@ describe("EventHub", () => {
     hub.remove(b);
     expect(clock.pending).toBe(0);
     expect(subscriptions.count()).toBe(0);
+  });
+
+  it("writes the frames of one event-loop turn to each stream in one write, in order", async () => {
+    const { queue, hub } = await setup();
+    const sink = new FakeSink();
+    hub.add(sink);
+    await flushPromises();
+    const writesBefore = sink.chunks.length;
+    await queue.submitMany([{ name: "x" }, { name: "x" }, { name: "x" }]);
+    await flushPromises();
+    expect(sink.chunks.length).toBe(writesBefore + 1);
+    const ids = [...sink.chunks.at(-1)!.matchAll(/"id":"(\d+)"/g)].map((m) => Number(m[1]));
+    expect(ids).toHaveLength(3);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
   it("close() ends every stream, and any stream added afterwards", async () => {
