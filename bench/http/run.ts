@@ -8,7 +8,8 @@
  * use; on this 2-core machine it takes one core of the two.
  *
  *   one call each   N jobs submitted one request each, 64 in flight, until all completed:
- *                   `queue.submit` in process vs `POST /api/jobs`
+ *                   `queue.submit` in process vs `POST /api/jobs`, beside a bare fastify
+ *                   route answering the same requests (the framework's floor)
  *   batches of 100  the same with `submitMany` vs `POST /api/jobs/batch`
  *   round trip      one job at a time, submit then its result, p50/p99: in process vs
  *                   `OptiqClient` (fetch) in this process
@@ -19,6 +20,7 @@
  * the command and the machine's load.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import Fastify from "fastify";
 import { OptiqClient } from "../../src/client/index.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { Optiq, type Logger, type SubmitManyItem } from "../../src/index.js";
@@ -53,7 +55,19 @@ await timed(() => submitEach(1_000), 1_000); // warm-up, both sides
 await timed(() => ask(load, { kind: "submit", url, n: 1_000 }), 1_000);
 await timed(() => ask(load, { kind: "batch", url, n: 1_000 }), 1_000);
 
-const rows: Record<string, unknown>[] = [];
+// the framework's floor: a bare fastify route that parses the same body and answers the same way
+const floor = Fastify();
+floor.post("/api/jobs", async (_request, reply) => reply.code(201).send({ id: "1", created: true }));
+const floorUrl = await floor.listen({ port: 0, host: "127.0.0.1" });
+await ask(load, { kind: "submit", url: floorUrl, n: 1_000 });
+const floorStart = performance.now();
+await ask(load, { kind: "submit", url: floorUrl, n: N });
+const floorRate = round((N * 1000) / (performance.now() - floorStart), 0);
+await floor.close();
+
+const rows: Record<string, unknown>[] = [
+  { case: "bare fastify POST (no queue), one call each, 64 in flight", system: "fastify", requests_per_s: floorRate },
+];
 for (const [name, local, remote] of [
   ["one call each, 64 in flight", () => submitEach(N), () => ask(load, { kind: "submit", url, n: N })],
   ["batches of 100", () => submitBatches(N), () => ask(load, { kind: "batch", url, n: N })],
