@@ -1,10 +1,11 @@
 /**
  * The published shape: `npm run build` emits dist/, and the package's own
  * exports (`optiq`, `optiq/sqlite`, `optiq/postgres`, `optiq/testing`,
- * `optiq/server`) load and work from it in plain Node, without tsx.
+ * `optiq/server`, `optiq/client`) and the `optiq` command load and work from
+ * it in plain Node, without tsx.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -31,12 +32,20 @@ describe("package exports", () => {
       const stats = await server.inject({ method: "GET", url: "/api/stats" });
       // the dashboard folder resolves from dist/server/ to the package's dashboard/
       const page = await server.inject({ method: "GET", url: "/" });
+      const { OptiqClient, ConnectionError } = await import("optiq/client");
+      const client = new OptiqClient({ url: await server.listen({ port: 0, host: "127.0.0.1" }) });
+      const overHttp = await client.result((await client.submit("square", 3)).id);
       await server.close();
-      console.log(JSON.stringify({ result, completed: stats.json().counts.completed, page: page.statusCode }));
+      if (typeof ConnectionError !== "function") throw new Error("client errors");
+      console.log(JSON.stringify({ result, completed: stats.json().counts.completed, page: page.statusCode, overHttp }));
       await q.stop();
     `;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
-    const hasDashboard = existsSync(`${root}dashboard/index.html`);
-    expect(JSON.parse(out.trim())).toEqual({ result: 144, completed: 1, page: hasDashboard ? 200 : 404 });
+    expect(JSON.parse(out.trim())).toEqual({ result: 144, completed: 1, page: 200, overHttp: 9 });
+    // the package's bin, as npm links it
+    const bin = (JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { bin: Record<string, string> }).bin.optiq!;
+    const help = execFileSync(process.execPath, [`${root}${bin}`, "--help"], { cwd: root, encoding: "utf8" });
+    expect(help).toMatch(/Usage: optiq/);
+    expect(help).toContain("serve");
   }, 120_000);
 });
