@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { systemClock, type Clock } from "./core/clock.js";
 import type { DefineOptions, Handler, SubmitOptions } from "./core/definition.js";
-import { JobNotFoundError, NotRunningError, ValidationError } from "./core/errors.js";
+import { AbortedError, JobNotFoundError, NotRunningError, ValidationError } from "./core/errors.js";
 import { TypedEmitter, type Listener, type OptiqEventName } from "./core/events.js";
 import type { Job } from "./core/job.js";
 import { silentLogger, type Logger } from "./core/logger.js";
@@ -182,16 +182,33 @@ export class Optiq {
 
   /**
    * Resolves with the job's result once it completes; rejects with
-   * JobFailedError, JobCancelledError, JobNotFoundError or, after
-   * `timeoutMs`, WaitTimeoutError (the job itself goes on).
+   * JobFailedError, JobCancelledError, JobNotFoundError, after `timeoutMs`
+   * WaitTimeoutError, or when `signal` aborts AbortedError (the job itself
+   * goes on in both cases).
    */
-  async result<Result = unknown>(id: string, options: { timeoutMs?: number } = {}): Promise<Result> {
+  async result<Result = unknown>(
+    id: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<Result> {
     checkString("id", id, 64);
     const timeoutMs = options.timeoutMs === undefined ? null : checkDuration("options.timeoutMs", options.timeoutMs);
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new ValidationError("options.signal", "must be an AbortSignal");
+    }
     if (this.lifecycle.closed) throw new NotRunningError();
+    if (signal?.aborted) throw new AbortedError("result wait aborted");
     await this.lifecycle.ready();
     // listen first, then read: a finish between the two cannot be missed
     const { promise, waiter } = this.waiters.wait(id, timeoutMs);
+    if (signal) {
+      // a waiter leaves at once when its caller goes (a closed HTTP request, say), not at its timeout
+      const onAbort = (): void => this.waiters.rejectOne(id, waiter, new AbortedError("result wait aborted"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      const forget = (): void => signal.removeEventListener("abort", onAbort);
+      promise.then(forget, forget);
+      if (signal.aborted) onAbort(); // aborted while the store got ready
+    }
     this.store.get(id).then(
       (job) => {
         if (job === null) this.waiters.rejectOne(id, waiter, new JobNotFoundError(id));

@@ -2,8 +2,10 @@
  * State transitions, retries, cancellation, timeouts and shutdown — including
  * the original queue's hang: a graceful stop right after a retried job.
  */
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import {
+  AbortedError,
   JobCancelledError,
   JobFailedError,
   JobNotFoundError,
@@ -17,7 +19,7 @@ import {
   type ClaimResult,
   type JobState,
 } from "../../src/index.js";
-import { FakeClock } from "../../src/testing.js";
+import { FakeClock, flushPromises } from "../../src/testing.js";
 
 const noBackoff = { type: "fixed", delayMs: 0, jitter: false } as const;
 
@@ -353,6 +355,39 @@ describe("result waits", () => {
     expect(await Promise.all(waiters)).toEqual(Array(1000).fill("value"));
     await expect(q.result("no-such-job")).rejects.toBeInstanceOf(JobNotFoundError);
     await expect(q.result(id)).resolves.toBe("value"); // after the fact, at once
+    await q.stop();
+  });
+});
+
+describe("result waits with a signal", () => {
+  it("an aborted wait rejects AbortedError at once, takes its timer and listener with it, and the job goes on", async () => {
+    const clock = new FakeClock();
+    const q = new Optiq({ clock });
+    q.define("later", () => new Promise((r) => clock.setTimeout(() => r("value"), 5000)));
+    await q.start();
+    const { id } = await q.submit("later");
+    await clock.advance(1);
+    const timersBefore = clock.pending;
+    const patient = q.result(id);
+    const caller = new AbortController();
+    const leaving = q.result(id, { timeoutMs: 60_000, signal: caller.signal }).catch((e: unknown) => e);
+    await flushPromises();
+    expect(clock.pending).toBe(timersBefore + 1);
+    caller.abort();
+    expect(await leaving).toBeInstanceOf(AbortedError);
+    expect(clock.pending).toBe(timersBefore);
+    expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+    await expect(q.result(id, { signal: caller.signal })).rejects.toBeInstanceOf(AbortedError);
+    await clock.advance(5000);
+    await expect(patient).resolves.toBe("value");
+    // a signal that never aborts keeps no listener once the wait is answered
+    const unused = new AbortController();
+    await expect(q.result(id, { signal: unused.signal })).resolves.toBe("value");
+    expect(getEventListeners(unused.signal, "abort")).toHaveLength(0);
+    await expect(q.result(id, { signal: "stop" as unknown as AbortSignal })).rejects.toMatchObject({
+      code: "OPTIQ_VALIDATION",
+      field: "options.signal",
+    });
     await q.stop();
   });
 });

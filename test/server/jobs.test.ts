@@ -226,6 +226,32 @@ describe("GET /api/jobs/:id/result", () => {
     expect(res.json()).toEqual({ id, result: { best: 0.93 } });
   });
 
+  it("a client that goes away takes its wait with it (over a real socket), not at its timeout", async () => {
+    const waits: Promise<unknown>[] = [];
+    const asked = deferred<AbortSignal>();
+    const result = queue.result.bind(queue);
+    queue.result = ((id, options) => {
+      const wait = result(id, options);
+      waits.push(wait.catch((e: unknown) => e));
+      asked.resolve(options!.signal!);
+      return wait;
+    }) as Optiq["result"];
+    const { id } = (await post("/api/jobs", { name: "gated" })).json();
+    const url = await server.listen({ port: 0, host: "127.0.0.1" });
+    const client = new AbortController();
+    const request = fetch(`${url}/api/jobs/${id}/result?timeoutMs=5000`, { signal: client.signal }).catch(
+      (e: unknown) => e,
+    );
+    const signal = await asked.promise;
+    const serverSawIt = new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    client.abort();
+    await request;
+    await serverSawIt;
+    expect(await waits[0]).toMatchObject({ code: "OPTIQ_ABORTED" });
+    gate.resolve("still done");
+    expect(await result(id)).toBe("still done"); // the job itself went on
+  });
+
   it("answers 408 OPTIQ_WAIT_TIMEOUT with the job's state after timeoutMs; the job goes on", async () => {
     const { id } = (await post("/api/jobs", { name: "gated" })).json();
     await started.promise;

@@ -116,10 +116,13 @@ export function jobRoutes(api: FastifyInstance, { queue, maxResultWaitMs, closin
   api.get<{ Params: { id: string }; Querystring: { timeoutMs?: string } }>(
     "/api/jobs/:id/result",
     { schema: { params: idParams, querystring: resultQuery } },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
       const asked = waitOf(request.query.timeoutMs, maxResultWaitMs);
-      const result = await Promise.race([queue.result(id, { timeoutMs: asked }), closing]);
+      // a client that goes away takes its waiter with it, rather than leaving it until its timeout
+      const gone = new AbortController();
+      reply.raw.once("close", () => gone.abort());
+      const result = await Promise.race([queue.result(id, { timeoutMs: asked, signal: gone.signal }), closing]);
       return { id, result: result === undefined ? null : result };
     },
   );
