@@ -1,41 +1,40 @@
 /**
- * The routes over a real socket, on a queue whose store is a SQLite file:
- * what the memory-store tests show holds on a durable store too.
+ * The routes over a real socket, on a queue whose store is durable — a
+ * SQLite file, a PostgreSQL schema: what the memory-store tests show holds
+ * on every durable store too.
  */
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Optiq } from "../../src/index.js";
+import { Optiq, type Store } from "../../src/index.js";
+import { PostgresStore } from "../../src/postgres.js";
 import { createServer } from "../../src/server/index.js";
 import { SqliteStore } from "../../src/sqlite.js";
+import { createTestSchema } from "../support/pg.js";
 import { SseReader, deferred, listen } from "./helpers.js";
 
-const path = join(tmpdir(), `optiq-server-${process.pid}-${Math.random().toString(36).slice(2)}.db`);
-let queue: Optiq;
-let server: FastifyInstance;
-let base: string;
-const release = deferred();
+interface DurableStore {
+  store: Store;
+  /** Removes what the store left behind (after the queue stopped). */
+  remove(): Promise<void>;
+}
 
-beforeAll(async () => {
-  queue = new Optiq({ store: new SqliteStore({ path, pollIntervalMs: 20 }), concurrency: 2 });
-  queue.define("square", async (job) => (job.input as number) ** 2);
-  queue.define("held", async () => {
-    await release.promise;
-    return "released";
-  });
-  queue.declare("elsewhere");
-  await queue.start();
-  server = await createServer({ queue, dashboard: false });
-  base = await listen(server);
-});
+async function sqliteFile(): Promise<DurableStore> {
+  const path = join(tmpdir(), `optiq-server-${process.pid}-${Math.random().toString(36).slice(2)}.db`);
+  return {
+    store: new SqliteStore({ path, pollIntervalMs: 20 }),
+    remove: async () => {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+    },
+  };
+}
 
-afterAll(async () => {
-  await server.close();
-  await queue.stop({ timeoutMs: 1000 });
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
-});
+async function postgresSchema(): Promise<DurableStore> {
+  const { schema, connectionString, drop } = await createTestSchema();
+  return { store: new PostgresStore({ connectionString, schema }), remove: drop };
+}
 
 /** The fields these tests read from the answers of several routes. */
 interface Answer {
@@ -48,15 +47,44 @@ interface Answer {
   };
 }
 
-async function call(method: string, url: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Answer["json"] };
-}
+describe.each([
+  ["a SQLite file", sqliteFile],
+  ["a PostgreSQL schema", postgresSchema],
+])("the HTTP API on %s", (_label, open) => {
+  let durable: DurableStore;
+  let queue: Optiq;
+  let server: FastifyInstance;
+  let base: string;
+  const release = deferred();
 
-describe("the HTTP API on a SQLite store", () => {
+  beforeAll(async () => {
+    durable = await open();
+    queue = new Optiq({ store: durable.store, concurrency: 2 });
+    queue.define("square", async (job) => (job.input as number) ** 2);
+    queue.define("held", async () => {
+      await release.promise;
+      return "released";
+    });
+    queue.declare("elsewhere");
+    await queue.start();
+    server = await createServer({ queue, dashboard: false });
+    base = await listen(server);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await queue.stop({ timeoutMs: 1000 });
+    await durable.remove();
+  });
+
+  async function call(method: string, url: string, body?: unknown): Promise<Answer> {
+    const res = await fetch(`${base}${url}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: (await res.json()) as Answer["json"] };
+  }
+
   it("submits, waits for the result, reads and lists the job", async () => {
     const submitted = await call("POST", "/api/jobs", { name: "square", input: 7, options: { key: "seven" } });
     expect(submitted.status).toBe(201);
