@@ -117,7 +117,8 @@ export class WatchView {
     if (!this.live || !this.dirty) return;
     this.dirty = false;
     const jobs = [...this.running.values()].sort((a, b) => compareIds(a.id, b.id));
-    const room = Math.max(1, (this.out.rows ?? 24) - 3);
+    // a terminal that reports no size (0 rows: some pseudo-terminals) gets the classic 24
+    const room = Math.max(1, (this.out.rows || 24) - 3);
     const shown = jobs.slice(0, room);
     const lines = shown.map((j) => progressLine(j.id, j.name, j.progress));
     if (jobs.length > shown.length) lines.push(`… and ${jobs.length - shown.length} more running`);
