@@ -13,6 +13,8 @@ interface RunningJob {
   name: string;
   progress: unknown;
   lastPlainAt: number;
+  /** When an event about it last arrived (0: known only from a list). */
+  heardAt: number;
 }
 
 /**
@@ -42,9 +44,31 @@ export class WatchView {
   seed(jobs: readonly Job[]): void {
     for (const j of jobs) {
       if (!this.running.has(j.id))
-        this.running.set(j.id, { id: j.id, name: j.name, progress: j.progress, lastPlainAt: 0 });
+        this.running.set(j.id, { id: j.id, name: j.name, progress: j.progress, lastPlainAt: 0, heardAt: 0 });
     }
     this.changed();
+  }
+
+  /** The ids shown as running now: what a later `reconcile` may drop. */
+  runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /**
+   * The server's list of running jobs, asked for when `askedFor` were shown:
+   * those of them no longer running went away without an event here (a
+   * worker elsewhere on a shared store finished them); jobs started since the
+   * list was asked for stay.
+   */
+  reconcile(askedAt: number, askedFor: readonly string[], running: readonly Job[]): void {
+    const still = new Set(running.map((j) => j.id));
+    for (const id of askedFor) if (!still.has(id)) this.running.delete(id);
+    for (const j of running) {
+      const shown = this.running.get(j.id);
+      // progress known only from lists (a job running elsewhere) follows the list; events win otherwise
+      if (shown && shown.heardAt < askedAt) shown.progress = j.progress;
+    }
+    this.seed(running);
   }
 
   apply(e: StreamEvent): void {
@@ -58,12 +82,25 @@ export class WatchView {
         if (!this.live) this.out.write(`totals ${totalsLine(e.data)}\n`);
         break;
       case "started":
-        this.running.set(e.data.id, { id: e.data.id, name: e.data.name, progress: null, lastPlainAt: 0 });
+        this.running.set(e.data.id, {
+          id: e.data.id,
+          name: e.data.name,
+          progress: null,
+          lastPlainAt: 0,
+          heardAt: Date.now(),
+        });
         this.plain(`started ${e.data.id} ${e.data.name} (attempt ${e.data.attempt})`);
         break;
       case "progress": {
-        const job = this.running.get(e.data.id) ?? { id: e.data.id, name: e.data.name, progress: null, lastPlainAt: 0 };
+        const job = this.running.get(e.data.id) ?? {
+          id: e.data.id,
+          name: e.data.name,
+          progress: null,
+          lastPlainAt: 0,
+          heardAt: 0,
+        };
         job.progress = e.data.progress;
+        job.heardAt = Date.now();
         this.running.set(job.id, job);
         const now = Date.now();
         if (!this.live && now - job.lastPlainAt >= PLAIN_PROGRESS_MS) {

@@ -3,6 +3,8 @@ import { ConnectionError } from "../../client/index.js";
 import { clientContext } from "../context.js";
 import { WatchView } from "../watch-view.js";
 
+const RECONCILE_MS = 5000;
+
 export function registerWatch(program: Command): void {
   program
     .command("watch")
@@ -20,7 +22,20 @@ export function registerWatch(program: Command): void {
         // jobs already running when we connected; later events update or end them
         const running = await client.list({ state: "running", limit: 1000 });
         view.seed(running.jobs);
-        for await (const e of stream) view.apply(e);
+        let lastCheck = Date.now();
+        for await (const e of stream) {
+          view.apply(e);
+          // jobs that workers elsewhere run on a shared store send this server no events: every few
+          // seconds, on a stats event, the server's list of running jobs settles what the view shows
+          if (e.event === "stats" && Date.now() - lastCheck >= RECONCILE_MS) {
+            const askedAt = (lastCheck = Date.now());
+            const askedFor = view.runningIds();
+            void client.list({ state: "running", limit: 1000 }).then(
+              (now) => view.reconcile(askedAt, askedFor, now.jobs),
+              () => undefined, // the stream's own end reports a lost server
+            );
+          }
+        }
         if (!ac.signal.aborted) throw new ConnectionError(`the server at ${url} closed the event stream`, url);
       } finally {
         view.close();
