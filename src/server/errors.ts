@@ -100,9 +100,11 @@ export function validationError(context: string, v: FastifySchemaValidationError
       path = join(path, String(params.additionalProperty));
       reason = "is not a field accepted here";
       break;
-    case "type":
-      reason = `must be ${article(String(params.type))}`;
+    case "type": {
+      const types = Array.isArray(params.type) ? (params.type as unknown[]).map(String) : [String(params.type)];
+      reason = `must be ${types.map(article).join(" or ")}`;
       break;
+    }
     case "maxItems":
       reason = `must have at most ${String(params.limit)} items`;
       break;
@@ -129,6 +131,7 @@ function join(path: string, key: string): string {
 }
 
 function article(type: string): string {
+  if (type === "null") return type;
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 

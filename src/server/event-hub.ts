@@ -82,7 +82,11 @@ export class EventHub {
   /** Ends every stream; later ones are ended at once. */
   close(): void {
     this.closed = true;
-    for (const sink of this.streams) sink.end();
+    for (const sink of this.streams) {
+      sink.end();
+      // a client that stopped reading would keep its unsent events, and the close, waiting
+      if (sink.writableLength > 0) sink.destroy();
+    }
     this.streams.clear();
     this.shut();
   }

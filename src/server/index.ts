@@ -29,7 +29,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     logger: false,
     // see InFlight: sockets are destroyed only after the responses in flight are written
     forceCloseConnections: true,
+    // requests during the close get the typed NotRunningError below, not fastify's own 503 body
+    return503OnClosing: false,
     bodyLimit: bodyLimitBytes,
+    // fastify times its close steps like plugin loads: the close may wait closeGraceMs for responses
+    pluginTimeout: settings.closeGraceMs + 10_000,
     ajv: {
       // the schemas check shape only, and must reject what they do not know rather than quietly drop it or coerce it
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
@@ -41,7 +45,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   installJsonBody(server);
   installErrorHandling(server, logger, bodyLimitBytes);
   const inFlight = new InFlight();
-  server.addHook("onRequest", async (_request, reply) => inFlight.track(reply.raw));
+  let closingStarted = false;
+  server.addHook("onRequest", async () => {
+    if (closingStarted) throw new NotRunningError("the server is closing");
+  });
+  server.addHook("preHandler", async (_request, reply) => inFlight.track(reply.raw));
   server.addHook("onSend", async (_request, reply) => {
     void reply.header("x-content-type-options", "nosniff");
   });
@@ -68,9 +76,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const closing = new Promise<never>((_resolve, reject) => (rejectClosing = reject));
   closing.catch(() => undefined); // only raced against result waits; none may be pending
   server.addHook("preClose", async () => {
+    closingStarted = true;
     hub.close();
     rejectClosing(new NotRunningError("the server is closing"));
-    await inFlight.settled();
+    await inFlight.settled(settings.closeGraceMs);
   });
 
   const metrics = new QueueMetrics(queue);

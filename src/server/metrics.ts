@@ -19,6 +19,22 @@ const TOTALS: readonly (keyof Totals)[] = [
   "rejected",
 ];
 
+let processMetrics: Registry | null = null;
+
+/**
+ * prom-client's default metrics (process_*, nodejs_*) describe the process,
+ * not a server, and their collectors (a GC observer, an event-loop delay
+ * histogram) are never turned off: made once per process, shared by every
+ * server, so creating and closing servers leaks nothing.
+ */
+function processRegistry(): Registry {
+  if (processMetrics === null) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 /**
  * The server's own registry (never prom-client's global one, so two servers
  * in one process do not collide). Every optiq metric is read from one
@@ -90,7 +106,6 @@ export class QueueMetrics {
       (s) => s.stats.runTimeMs,
       read,
     );
-    collectDefaultMetrics({ register: this.registry });
   }
 
   /** The Prometheus text of one scrape. */
@@ -99,7 +114,7 @@ export class QueueMetrics {
       const [stats, health] = await Promise.all([this.queue.stats(), this.queue.health()]);
       this.current = { stats, health };
       try {
-        return await this.registry.metrics();
+        return (await this.registry.metrics()) + (await processRegistry().metrics());
       } finally {
         this.current = null;
       }

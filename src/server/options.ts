@@ -22,6 +22,12 @@ export interface ServerOptions {
   maxEventStreams?: number;
   /** How often each event stream receives a `stats` event, in ms (default 1000). */
   statsIntervalMs?: number;
+  /**
+   * How long `close()` lets responses in flight finish before it destroys
+   * their sockets, in ms (default 5000): a client that stops reading cannot
+   * hold the close up.
+   */
+  closeGraceMs?: number;
   /** Request logs go here (default: silent). */
   logger?: Logger;
   /** Times the event streams' stats and keep-alive ticks (default: the system clock); for tests. */
@@ -36,6 +42,7 @@ export interface ServerSettings {
   bodyLimitBytes: number;
   maxEventStreams: number;
   statsIntervalMs: number;
+  closeGraceMs: number;
   logger: Logger;
   clock: Clock;
 }
@@ -53,7 +60,7 @@ export function resolveServerSettings(options: ServerOptions): ServerSettings {
   const dir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
   return {
     queue,
-    token: options.token === undefined ? null : checkString("options.token", options.token, 4096),
+    token: options.token === undefined ? null : checkToken(options.token),
     dashboardDir: dashboard
       ? dir instanceof URL
         ? fileURLToPath(dir)
@@ -63,7 +70,24 @@ export function resolveServerSettings(options: ServerOptions): ServerSettings {
     bodyLimitBytes: checkInteger("options.bodyLimitBytes", options.bodyLimitBytes ?? 2 * 1024 * 1024, 1, 2 ** 31 - 1),
     maxEventStreams: checkInteger("options.maxEventStreams", options.maxEventStreams ?? 100, 0, 1_000_000),
     statsIntervalMs: checkDuration("options.statsIntervalMs", options.statsIntervalMs ?? 1000, { allowZero: false }),
+    closeGraceMs: checkDuration("options.closeGraceMs", options.closeGraceMs ?? 5000),
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
   };
+}
+
+/**
+ * A bearer token travels in a header, so only visible ASCII can ever match
+ * (RFC 6750's characters); a token with a space or a "é" would be accepted
+ * here and then refuse every request.
+ */
+function checkToken(token: unknown): string {
+  const value = checkString("options.token", token, 4096);
+  if (!/^[\x21-\x7E]+$/.test(value)) {
+    throw new ValidationError(
+      "options.token",
+      "must be visible ASCII characters only (no spaces), as HTTP headers carry it",
+    );
+  }
+  return value;
 }

@@ -117,6 +117,21 @@ describe("EventHub", () => {
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
+  it("close() destroys a stream whose client stopped reading, rather than wait for its unsent events", async () => {
+    const { queue, hub } = await setup();
+    const stalled = new FakeSink();
+    const reading = new FakeSink();
+    hub.add(stalled);
+    hub.add(reading);
+    await flushPromises();
+    stalled.stalled = true;
+    await queue.submit("x");
+    await flushPromises();
+    hub.close();
+    expect(stalled).toMatchObject({ writableEnded: true, destroyed: true });
+    expect(reading).toMatchObject({ writableEnded: true, destroyed: false });
+  });
+
   it("close() ends every stream, and any stream added afterwards", async () => {
     const { hub, clock, subscriptions } = await setup();
     const a = new FakeSink();

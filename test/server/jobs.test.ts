@@ -336,6 +336,8 @@ describe("POST /api/jobs/:id/cancel", () => {
     const bad = await post(`/api/jobs/${id}/cancel`, { reason: 42 });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatchObject({ code: "OPTIQ_VALIDATION", field: "reason" });
+    const list = await post(`/api/jobs/${id}/cancel`, []);
+    expect(list.json().error).toMatchObject({ field: "body", message: "body: must be an object or null" });
   });
 });
 

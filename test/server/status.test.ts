@@ -124,6 +124,10 @@ describe("createServer options", () => {
     [{ statsIntervalMs: 0 }, "options.statsIntervalMs"],
     [{ bodyLimitBytes: 1.5 }, "options.bodyLimitBytes"],
     [{ token: "" }, "options.token"],
+    // a header cannot carry these, so such a token would refuse every request
+    [{ token: "my token" }, "options.token"],
+    [{ token: "tök€n" }, "options.token"],
+    [{ closeGraceMs: -1 }, "options.closeGraceMs"],
     [{ dashboard: "yes" }, "options.dashboard"],
     [{ queue: {} }, "options.queue"],
   ])("rejects %o naming %s", async (bad, field) => {
@@ -182,6 +186,10 @@ describe("GET /metrics", () => {
     expect(valueOf(parseMetrics(textA).samples, "optiq_jobs_submitted_total")).toBe(1);
     expect(valueOf(parseMetrics(textB).samples, "optiq_jobs_submitted_total")).toBe(0);
     expect(globalRegistry.getSingleMetric("optiq_jobs")).toBeUndefined();
+    // the process's default metrics come once in each, from one registry the servers share
+    for (const text of [textA, textB]) {
+      expect(text.match(/^# TYPE process_cpu_user_seconds_total counter$/gm)).toHaveLength(1);
+    }
   });
 
   it("concurrent scrapes each read one consistent snapshot", async () => {
