@@ -7,7 +7,7 @@ import { TypedEmitter, type Listener, type OptiqEventName } from "./core/events.
 import type { Job } from "./core/job.js";
 import { silentLogger, type Logger } from "./core/logger.js";
 import { StatsRecorder } from "./core/stats.js";
-import type { JobState } from "./core/states.js";
+import { JOB_STATES, type JobState } from "./core/states.js";
 import { checkDuration, checkInteger, checkString } from "./core/validate.js";
 import { CapacityGate } from "./capacity-gate.js";
 import { DefinitionRegistry } from "./definition-registry.js";
@@ -175,8 +175,17 @@ export class Optiq {
   async list(
     params: { state?: JobState; name?: string; group?: string; beforeId?: string; limit?: number } = {},
   ): Promise<Job[]> {
-    await this.lifecycle.ready();
     const limit = checkInteger("limit", params.limit ?? 50, 1, 1000);
+    if (params.state !== undefined && !(JOB_STATES as readonly unknown[]).includes(params.state)) {
+      throw new ValidationError("state", `must be one of ${JOB_STATES.join(", ")}`);
+    }
+    if (params.name !== undefined) checkString("name", params.name, 128);
+    if (params.group !== undefined) checkString("group", params.group, 128);
+    // ids are decimal on every store; anything else would mean something different to each of them
+    if (params.beforeId !== undefined && !/^[0-9]{1,20}$/.test(checkString("beforeId", params.beforeId, 20))) {
+      throw new ValidationError("beforeId", "must be a job id");
+    }
+    await this.lifecycle.ready();
     return this.store.list({ ...params, limit });
   }
 

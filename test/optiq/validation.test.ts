@@ -417,3 +417,24 @@ describe("what a handler produces is validated too", () => {
     expect(await q.result(id)).toBe("checkpoint.f");
   });
 });
+
+describe("list: filters", () => {
+  it.each([
+    [{ state: "done" }, "state"],
+    [{ name: 42 }, "name"],
+    [{ group: "" }, "group"],
+    [{ beforeId: "abc" }, "beforeId"],
+    [{ beforeId: "-5" }, "beforeId"],
+    [{ limit: 0 }, "limit"],
+  ])("%o rejects with a ValidationError naming %s", async (params, field) => {
+    const { q } = makeQueue();
+    const err = await rejectionOf(q.list(params as Parameters<Optiq["list"]>[0]));
+    expect(err).toMatchObject({ code: "OPTIQ_VALIDATION", field });
+  });
+
+  it("pages by beforeId, newest first", async () => {
+    const { q } = makeQueue();
+    const ids = (await q.submitMany([1, 2, 3].map((n) => ({ name: "echo", input: n })))).map((s) => s.id);
+    expect((await q.list({ beforeId: ids[2]!, limit: 5 })).map((j) => j.id)).toEqual([ids[1], ids[0]]);
+  });
+});
