@@ -9,6 +9,20 @@ declare module "fastify" {
   }
 }
 
+/**
+ * For requests no route matched: under `/api` and `/metrics` an unknown path
+ * asks for the token too, so that without it the API's routes cannot be
+ * told apart from paths that do not exist.
+ */
+export function requireTokenForUnknownApiPaths(token: string): onRequestAsyncHookHandler {
+  const check = requireToken(token);
+  return async function (this: unknown, request, reply) {
+    if (request.routeOptions.url !== undefined) return;
+    if (!/^\/+(api|metrics)(\/|\?|$)/i.test(request.url)) return;
+    await check.call(this as never, request, reply);
+  };
+}
+
 /** Compared as digests, so neither the length nor the content of the token leaks through timing. */
 function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
@@ -30,11 +44,10 @@ export function requireToken(token: string): onRequestAsyncHookHandler {
 
 function tokenOf(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
-  if (typeof header === "string") {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1]! : null;
-  }
-  if (request.routeOptions.config.queryToken === true) {
+  const match = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (match) return match[1]!;
+  // another scheme (a proxy's Basic credentials, say) does not hide a `?token=` where one is accepted
+  if (request.routeOptions.config?.queryToken === true) {
     const { token } = request.query as { token?: unknown };
     if (typeof token === "string" && token !== "") return token;
   }

@@ -1,7 +1,7 @@
 /** `optiq/server`: the HTTP API, event stream, metrics and dashboard over one queue (docs/http-api.md). */
 import Fastify, { type FastifyInstance } from "fastify";
 import { InternalError, NotRunningError } from "../core/errors.js";
-import { requireToken } from "./auth.js";
+import { requireToken, requireTokenForUnknownApiPaths } from "./auth.js";
 import { dashboardRoutes } from "./dashboard.js";
 import { installErrorHandling, pathOf, sendError, toOptiqError } from "./errors.js";
 import { EventHub } from "./event-hub.js";
@@ -32,6 +32,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     // requests during the close get the typed NotRunningError below, not fastify's own 503 body
     return503OnClosing: false,
     bodyLimit: bodyLimitBytes,
+    // long enough that an overlong id reaches the facade, which names the field (`id`)
+    maxParamLength: 1000,
     // fastify times its close steps like plugin loads: the close may wait closeGraceMs for responses
     pluginTimeout: settings.closeGraceMs + 10_000,
     ajv: {
@@ -50,6 +52,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     if (closingStarted) throw new NotRunningError("the server is closing");
   });
   server.addHook("preHandler", async (_request, reply) => inFlight.track(reply.raw));
+  if (settings.token !== null) server.addHook("onRequest", requireTokenForUnknownApiPaths(settings.token));
   server.addHook("onSend", async (_request, reply) => {
     void reply.header("x-content-type-options", "nosniff");
   });

@@ -79,8 +79,24 @@ describe("a server with a token", () => {
     }
   });
 
-  it("routes that do not exist are still 404", async () => {
+  it("routes that do not exist are still 404; under /api and /metrics, only with the token", async () => {
     const res = await server.inject({ method: "GET", url: "/nope" });
     expect(res.statusCode).toBe(404);
+    // without the token, the API's paths cannot be told apart from paths that do not exist
+    for (const url of ["/api/nope", "/api/jobs/1/nope", "/metrics/nope", "//api/nope"]) {
+      expect((await server.inject({ method: "GET", url })).statusCode, url).toBe(401);
+      const known = await server.inject({ method: "GET", url, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(known.statusCode, url).toBe(404);
+    }
+  });
+
+  it("takes ?token= on /api/events even when another scheme's Authorization header is sent", async () => {
+    const controller = new AbortController();
+    const events = await fetch(`${base}/api/events?token=${TOKEN}`, {
+      headers: { authorization: "Basic dXNlcjpwYXNz" },
+      signal: controller.signal,
+    });
+    expect(events.status).toBe(200);
+    controller.abort();
   });
 });

@@ -298,6 +298,14 @@ describe("GET /api/jobs/:id/result", () => {
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe("OPTIQ_NOT_FOUND");
   });
+
+  it("names the id when it is too long to be one, however long", async () => {
+    for (const length of [65, 150, 900]) {
+      const res = await server.inject({ method: "GET", url: `/api/jobs/${"9".repeat(length)}/result` });
+      expect(res.statusCode, String(length)).toBe(400);
+      expect(res.json().error, String(length)).toMatchObject({ code: "OPTIQ_VALIDATION", field: "id" });
+    }
+  });
 });
 
 describe("POST /api/jobs/:id/cancel", () => {
