@@ -2,7 +2,7 @@
 // The job detail panel: everything a snapshot holds, opened by clicking a row.
 
 import { el, progressBar, setProgress } from "./dom.js";
-import { compactJson, describeProgress, formatDuration, formatTimestamp, prettyJson } from "./format.js";
+import { compactJson, describeProgress, formatDuration, formatTimestamp, prettyJson, truncate } from "./format.js";
 import { isCancellable } from "./jobs-table.js";
 
 /** @typedef {import("./api.js").Job} Job */
@@ -159,7 +159,15 @@ export class DetailPanel {
         "Progress",
         { "data-testid": "detail-progress" },
         progress.fraction === null ? null : bar,
-        el("p", {}, job.progress === null || job.progress === undefined ? "none reported" : progress.text),
+        el(
+          "p",
+          {},
+          job.progress === null || job.progress === undefined
+            ? "none reported"
+            : typeof job.progress === "string" // a text in full here; the row shows its start
+              ? truncate(job.progress, 20_000)
+              : progress.text,
+        ),
         job.progress !== null && typeof job.progress === "object" && compactJson(job.progress).length > 40
           ? jsonBlock(job.progress)
           : null,

@@ -1,6 +1,8 @@
 // @ts-check
 // DOM helpers. Job data only ever reaches the page as text nodes or attribute values, never as markup.
 
+import { percentDown } from "./format.js";
+
 /**
  * @typedef {string | number | boolean | null | undefined} AttrValue
  * @typedef {Node | string | number | null | undefined | false} Child
@@ -97,7 +99,8 @@ export function setProgress(bar, fraction) {
     return;
   }
   setAttr(bar, "hidden", null);
-  const pct = Math.round(Math.min(1, Math.max(0, fraction)) * 1000) / 10;
+  // rounded down like formatPercent: only a whole 1 fills the bar
+  const pct = percentDown(Math.min(1, Math.max(0, fraction)), true);
   setAttr(bar, "aria-valuenow", String(pct));
   if (fill) fill.style.width = `${pct}%`;
 }

@@ -6,11 +6,42 @@ export function formatCount(n) {
   return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—";
 }
 
-/** @param {number} fraction 0..1 */
+/**
+ * A fraction as a percentage rounded down, to whole percents or to tenths, and below 100 while the
+ * fraction is below 1: unfinished work never reads as done (0.999 is 99, or 99.9 in tenths).
+ * @param {number} fraction
+ * @param {boolean} [tenths]
+ */
+export function percentDown(fraction, tenths = false) {
+  const scale = tenths ? 1000 : 100;
+  // the epsilon keeps float noise (0.29 * 100 = 28.999…) from costing a whole step
+  const steps = Math.floor(fraction * scale + 1e-9);
+  return (fraction < 1 ? Math.min(steps, scale - 1) : steps) / (scale / 100);
+}
+
+/**
+ * A fraction as a percentage for people: whole percents from 10%, tenths below. Rounded down like
+ * the progress bar (dom.js setProgress), so only a whole 1 reads "100%".
+ * @param {number} fraction 0..1
+ */
 export function formatPercent(fraction) {
   if (!Number.isFinite(fraction)) return "—";
-  const pct = fraction * 100;
-  return `${pct >= 10 || pct === 0 ? Math.round(pct) : pct.toFixed(1)}%`;
+  if (fraction === 0 || fraction >= 0.1) return `${percentDown(fraction)}%`;
+  return `${percentDown(fraction, true).toFixed(1)}%`;
+}
+
+/**
+ * `text` cut to at most `max` characters, the last of them "…" when anything was cut. A cut never
+ * splits a surrogate pair.
+ * @param {string} text
+ * @param {number} max at least 1
+ */
+export function truncate(text, max) {
+  if (text.length <= max) return text;
+  let end = Math.max(0, max - 1);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 /** @param {number} perSecond */
@@ -94,12 +125,13 @@ export function compactJson(value, max = 80) {
   } catch {
     text = String(value);
   }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return truncate(text, max);
 }
 
 /**
  * A progress value as a bar fraction (when one can be read) and a short text.
  * Numbers 0..1 are fractions; objects with `fraction`, `percent` or a done/total pair give one.
+ * Strings are shown as themselves, other values as compact JSON; both end in "…" when cut.
  * @param {unknown} progress
  * @returns {{ fraction: number | null, text: string }}
  */
@@ -110,7 +142,8 @@ export function describeProgress(progress) {
     if (n >= 0 && n <= 1) return { fraction: n, text: formatPercent(n) };
     return { fraction: null, text: String(n) };
   }
-  if (typeof progress === "string") return { fraction: null, text: compactJson(progress, 60).slice(1, -1) };
+  // text is shown as itself, not as a JSON literal
+  if (typeof progress === "string") return { fraction: null, text: truncate(progress, 60) };
   if (typeof progress !== "object" || Array.isArray(progress))
     return { fraction: null, text: compactJson(progress, 60) };
   const o = /** @type {Record<string, unknown>} */ (progress);
@@ -145,7 +178,7 @@ export function describeProgress(progress) {
     .slice(0, 2)
     .map(
       ([key, value]) =>
-        `${key} ${isNumber(value) ? formatScalar(/** @type {number} */ (value)) : compactJson(value, 24)}`,
+        `${key} ${isNumber(value) ? formatScalar(/** @type {number} */ (value)) : truncate(String(value), 24)}`,
     );
   const text = [head === null ? formatPercent(fraction) : `${head} (${formatPercent(fraction)})`, ...rest].join(" · ");
   return { fraction, text };

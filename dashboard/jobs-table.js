@@ -33,6 +33,17 @@ export const isTerminal = (state) => state === "completed" || state === "failed"
 /** @param {Job} job */
 export const isCancellable = (job) => !isTerminal(job.state) && !job.cancelRequested;
 
+/**
+ * The newest of `id` and the jobs' ids.
+ * @param {string | null} id
+ * @param {Job[]} jobs
+ */
+function newestId(id, jobs) {
+  let newest = id;
+  for (const job of jobs) if (newest === null || compareIds(job.id, newest) > 0) newest = job.id;
+  return newest;
+}
+
 export class JobsTable {
   /**
    * @param {{
@@ -55,6 +66,12 @@ export class JobsTable {
      * @type {string | null}
      */
     this.next = null;
+    /**
+     * The newest id of the first pages read so far (reset / syncHead), null before one had a job.
+     * Stores hand out increasing ids, so every job newer than it was submitted after that read.
+     * @type {string | null}
+     */
+    this.headTop = null;
     /** @type {Filter} */
     this.filter = { state: "", name: "" };
     /** @type {string | null} */
@@ -104,6 +121,7 @@ export class JobsTable {
     this.order = [];
     this.body.replaceChildren();
     this.next = page.next;
+    this.headTop = newestId(null, page.jobs);
     for (const job of page.jobs) this.insert(job);
     this.afterChange();
   }
@@ -116,12 +134,18 @@ export class JobsTable {
   }
 
   /**
-   * Merges a fresh first page: rows it should contain but does not have left the filter. When the
-   * page does not reach back as far as the table (a burst of new jobs), it replaces the table.
+   * Merges a fresh first page: its rows are replaced or added, rows in its range that it lacks
+   * have left the filter, and rows older than the page stay as they are (with the `next` cursor
+   * below them, so "Older jobs" still continues where they end).
+   *
+   * Jobs submitted since the last read of the first page are newer than `headTop`; a page that
+   * does not reach back to `headTop` may have left some of them out (a burst of more new jobs than
+   * a page), between its oldest row and the rows held. Rather than keep a gap that "Older jobs"
+   * would never fill, the table then starts over from this page.
    * @param {JobPage} page
    */
   syncHead(page) {
-    if (page.next !== null && (this.next === null || compareIds(page.next, this.next) > 0)) {
+    if (page.next !== null && (this.headTop === null || compareIds(page.next, this.headTop) > 0)) {
       this.reset(page);
       return;
     }
@@ -129,7 +153,9 @@ export class JobsTable {
     for (const id of [...this.order]) {
       if (!fresh.has(id) && (page.next === null || compareIds(id, page.next) >= 0)) this.remove(id);
     }
-    this.next = page.next;
+    // the table now holds every matching job from the older of the two cursors up
+    if (page.next === null || (this.next !== null && compareIds(page.next, this.next) < 0)) this.next = page.next;
+    this.headTop = newestId(this.headTop, page.jobs);
     for (const job of page.jobs) this.upsert(job);
     this.afterChange();
   }

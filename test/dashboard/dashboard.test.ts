@@ -237,8 +237,12 @@ describe("dashboard", () => {
     await page.locator(`[data-testid="count-completed"]:text-is("${JOBS.toLocaleString("en-US")}")`).waitFor();
     const seconds = (Date.now() - started) / 1000;
     for (const off of offs) off();
-    // the table settles on the newest page, every row completed
-    await waitForCount(page, `${JOB_ROWS}[data-state="completed"]`, 50);
+    // the table settles with at least the newest page, every row completed (re-reads of the first
+    // page merge, so rows from earlier reads may stay below it)
+    await page.waitForFunction(
+      `(() => { const rows = [...document.querySelectorAll(${JSON.stringify(JOB_ROWS)})];` +
+        ` return rows.length >= 50 && rows.every((row) => row.getAttribute("data-state") === "completed"); })()`,
+    );
     expect(events).toBe(JOBS * 7);
     // renders are coalesced to 4 a second, each with at most one list request or a few job reads
     expect(jobRequests.length).toBeLessThan(12 * Math.ceil(seconds * 4) + 10);
@@ -300,6 +304,79 @@ describe("dashboard", () => {
     await page.locator(rowOf(jobs[0]!.id)).waitFor();
     expect(await page.locator(JOB_ROWS).last().getAttribute("data-job-id")).toBe(jobs[0]!.id);
     await page.getByTestId("older").waitFor({ state: "hidden" });
+  });
+
+  it("keeps rows loaded with Older jobs when a change in the counts re-reads the first page", async () => {
+    stack = await startStack({
+      define(q) {
+        q.define("batch", async () => null);
+        q.define("quick", async () => "done");
+      },
+    });
+    const jobs = await stack.queue.submitMany(
+      Array.from({ length: 120 }, (_, i) => ({ name: "batch", input: i, options: { delayMs: 60_000 } })),
+    );
+    // every first page the dashboard reads, recorded once the app has applied it: a task after the
+    // microtasks that carry the body from response.json() into the table
+    await page.addInitScript(`
+      window.heads = [];
+      const json = Response.prototype.json;
+      Response.prototype.json = async function () {
+        const body = await json.call(this);
+        const url = new URL(this.url);
+        if (url.pathname === "/api/jobs" && !url.searchParams.has("beforeId")) setTimeout(() => window.heads.push(body));
+        return body;
+      };
+    `);
+    const errors = collectPageErrors(page);
+    await openDashboard(page, stack);
+    await waitForCount(page, JOB_ROWS, 50);
+    await page.getByRole("button", { name: "Older jobs" }).click();
+    await waitForCount(page, JOB_ROWS, 100);
+
+    // the job's submission, start and completion each change the counts: each stats event with new
+    // counts re-reads the first page
+    const other = await stack.queue.submit("quick", null);
+    await stack.queue.result(other.id);
+    await page.locator(rowOf(other.id, "completed")).waitFor();
+    await page.waitForFunction(
+      `window.heads.some((head) => head.jobs.some((job) => job.id === ${JSON.stringify(other.id)} && job.state === "completed"))`,
+    );
+    // the first page merged in: the older rows are still there, below the new job
+    expect(await page.locator(JOB_ROWS).count()).toBe(101);
+    expect(await page.locator(JOB_ROWS).first().getAttribute("data-job-id")).toBe(other.id);
+    expect(await page.locator(JOB_ROWS).last().getAttribute("data-job-id")).toBe(jobs[20]!.id);
+
+    // and "Older jobs" goes on below them: no gap, no duplicates
+    await page.getByRole("button", { name: "Older jobs" }).click();
+    await waitForCount(page, JOB_ROWS, 121);
+    const ids = await page.locator(JOB_ROWS).evaluateAll((rows) => rows.map((row) => row.getAttribute("data-job-id")));
+    expect(ids).toEqual([other.id, ...jobs.map((job) => job.id).reverse()]);
+    await page.getByTestId("older").waitFor({ state: "hidden" });
+    expect(errors).toEqual([]);
+  });
+
+  it("starts over from the first page when more new jobs than a page arrive at once", async () => {
+    stack = await startStack({ define: (q) => q.define("batch", async () => null) });
+    const first = await stack.queue.submitMany(
+      Array.from({ length: 120 }, (_, i) => ({ name: "batch", input: i, options: { delayMs: 60_000 } })),
+    );
+    await openDashboard(page, stack);
+    await waitForCount(page, JOB_ROWS, 50);
+    await page.getByRole("button", { name: "Older jobs" }).click();
+    await waitForCount(page, JOB_ROWS, 100);
+
+    // 70 new jobs: the fresh first page holds 50 of them, so 20 lie between it and the rows held
+    const burst = await stack.queue.submitMany(
+      Array.from({ length: 70 }, (_, i) => ({ name: "batch", input: i, options: { delayMs: 60_000 } })),
+    );
+    await page.locator(rowOf(burst.at(-1)!.id)).waitFor();
+    await waitForCount(page, JOB_ROWS, 50);
+    // "Older jobs" then continues right below the first page: the rest of the burst comes next
+    await page.getByRole("button", { name: "Older jobs" }).click();
+    await waitForCount(page, JOB_ROWS, 100);
+    const ids = await page.locator(JOB_ROWS).evaluateAll((rows) => rows.map((row) => row.getAttribute("data-job-id")));
+    expect(ids).toEqual([...first.slice(90), ...burst].map((job) => job.id).reverse());
   });
 
   it("renders job data as text: markup in a name or input creates no element and runs nothing", async () => {
