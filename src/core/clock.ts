@@ -11,8 +11,16 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days). A
+ * longer one fires after 1 ms, so a wake-up for a job due in a month would
+ * turn the claim loop into a spin; clamped, the timer fires early, the
+ * worker finds nothing due, and sets the next one.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)) as unknown as TimerHandle,
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS)) as unknown as TimerHandle,
   clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
 };

@@ -1,9 +1,10 @@
+import { MAX_TIMER_MS } from "./clock.js";
 import { PayloadTooLargeError, ValidationError } from "./errors.js";
 import type { BackoffSpec } from "./job.js";
 import type { RateLimit } from "./rate-limiter.js";
 
 /** setTimeout's ceiling: a longer timer would fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
 const MAX_PRIORITY = 2 ** 31 - 1;
 
 export function checkInteger(field: string, value: unknown, min: number, max: number): number {
