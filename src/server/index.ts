@@ -33,7 +33,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     return503OnClosing: false,
     bodyLimit: bodyLimitBytes,
     // long enough that an overlong id reaches the facade, which names the field (`id`)
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     // fastify times its close steps like plugin loads: the close may wait closeGraceMs for responses
     pluginTimeout: settings.closeGraceMs + 10_000,
     ajv: {
