@@ -1,13 +1,19 @@
 import type { Job, Stats } from "../client/index.js";
 import { describeProgress, formatNumber, renderBar, truncate } from "./progress.js";
+import { columns, oneLine, padColumns } from "./text.js";
 
+/**
+ * A timestamp (ms since the epoch) as UTC date and time to the second. Never
+ * throws: a value no Date can hold (a far-future `runAt`) is shown as its number.
+ */
 export function formatTime(ms: number | null): string {
-  return ms === null
-    ? "-"
-    : new Date(ms)
-        .toISOString()
-        .replace("T", " ")
-        .replace(/\.\d+Z$/, "Z");
+  if (ms === null) return "-";
+  const date = new Date(ms);
+  if (!Number.isFinite(date.getTime())) return `${String(ms)} ms since the epoch`;
+  return date
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 export function formatDuration(ms: number): string {
@@ -30,14 +36,14 @@ export function progressCell(value: unknown): string {
 export function jobDetails(job: Job): string[] {
   const view = describeProgress(job.progress);
   const lines = [
-    `id          ${job.id}`,
-    `name        ${job.name}`,
+    `id          ${oneLine(job.id)}`,
+    `name        ${oneLine(job.name)}`,
     `state       ${job.state}${job.cancelRequested && job.state === "running" ? " (cancel requested)" : ""}`,
     `priority    ${job.priority}`,
     `attempt     ${job.attempt} of ${job.maxAttempts}`,
   ];
-  if (job.group !== null) lines.push(`group       ${job.group}`);
-  if (job.key !== null) lines.push(`key         ${job.key}`);
+  if (job.group !== null) lines.push(`group       ${oneLine(job.group)}`);
+  if (job.key !== null) lines.push(`key         ${oneLine(job.key)}`);
   lines.push(`created     ${formatTime(job.createdAt)}`);
   if (job.state === "queued") lines.push(`runs at     ${formatTime(job.runAt)}`);
   if (job.startedAt !== null) lines.push(`started     ${formatTime(job.startedAt)}`);
@@ -47,8 +53,10 @@ export function jobDetails(job: Job): string[] {
   }
   lines.push(`input       ${truncate(JSON.stringify(job.input) ?? "-", 200)}`);
   if (job.state === "completed") lines.push(`result      ${JSON.stringify(job.result) ?? "-"}`);
-  if (job.error !== null) lines.push(`error       ${job.error.code ? `${job.error.code}: ` : ""}${job.error.message}`);
-  for (const e of job.errors) lines.push(`  attempt ${e.attempt}: ${e.error.message}`);
+  if (job.error !== null) {
+    lines.push(`error       ${oneLine(`${job.error.code ? `${job.error.code}: ` : ""}${job.error.message}`)}`);
+  }
+  for (const e of job.errors) lines.push(`  attempt ${e.attempt}: ${oneLine(e.error.message)}`);
   return lines;
 }
 
@@ -61,13 +69,14 @@ export function totalsLine(s: Stats): string {
   );
 }
 
-/** Rows as aligned columns; the last column is not padded. */
+/** Rows as aligned columns (in terminal columns: a wide character takes two); the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const cleanRows = rows.map((r) => r.map(oneLine));
+  const widths = header.map((h, i) => Math.max(columns(h), ...cleanRows.map((r) => columns(r[i] ?? ""))));
   const line = (cells: readonly string[]): string =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === cells.length - 1 ? c : padColumns(c, widths[i]!)))
       .join("  ")
       .trimEnd();
-  return [line(header), ...rows.map(line)];
+  return [line(header), ...cleanRows.map(line)];
 }

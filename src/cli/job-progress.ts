@@ -1,5 +1,6 @@
 import { LiveBlock, type TerminalStream } from "./live-block.js";
 import { describeProgress, renderBar } from "./progress.js";
+import { oneLine } from "./text.js";
 
 /** Plain (non-terminal) output prints progress at most this often, so logs stay readable. */
 const PLAIN_EVERY_MS = 1000;
@@ -41,7 +42,8 @@ export class JobProgress {
 
   private line(): string {
     const view = describeProgress(this.progress);
-    return `${renderBar(view.fraction)}  job ${this.id} ${this.state}${view.label ? `  ${view.label}` : ""}`;
+    // the state may carry an error message: whatever it holds, this stays one line
+    return oneLine(`${renderBar(view.fraction)}  job ${this.id} ${this.state}${view.label ? `  ${view.label}` : ""}`);
   }
 
   private draw(now: boolean): void {
@@ -60,6 +62,8 @@ export class JobProgress {
   private write(line: string): void {
     if (this.trailing) clearTimeout(this.trailing);
     this.trailing = null;
+    // a reader of stderr that went away (EPIPE): nothing more to draw; the result still goes to stdout
+    if (this.stream.destroyed === true || this.stream.writable === false) return;
     if (line === this.lastLine) return;
     this.lastLine = line;
     if (this.live) {

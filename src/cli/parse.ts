@@ -33,3 +33,17 @@ export function jsonInput(value: string): unknown {
     throw new InvalidArgumentError(`input is not valid JSON (${(err as Error).message}).`);
   }
 }
+
+/** A server URL: http or https. */
+export function url(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new InvalidArgumentError("not a valid URL (e.g. http://127.0.0.1:8080).");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new InvalidArgumentError(`must be an http:// or https:// URL, not ${parsed.protocol}//.`);
+  }
+  return value;
+}

@@ -9,6 +9,8 @@ import { registerServe } from "./commands/serve.js";
 import { registerStats } from "./commands/stats.js";
 import { registerSubmit } from "./commands/submit.js";
 import { registerWatch } from "./commands/watch.js";
+import { url } from "./parse.js";
+import { safeText } from "./text.js";
 import { UsageError } from "./usage-error.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
@@ -23,7 +25,7 @@ export function buildProgram(): Command {
   const program = new Command("optiq")
     .description("optiq: run a job queue server (serve), or talk to one (every other command)")
     .version(version())
-    .addOption(new Option("--url <url>", "the server's URL").env("OPTIQ_URL").default(DEFAULT_URL))
+    .addOption(new Option("--url <url>", "the server's URL").env("OPTIQ_URL").default(DEFAULT_URL).argParser(url))
     .addOption(new Option("--token <token>", "bearer token (serve: the token clients must send)").env("OPTIQ_TOKEN"))
     .option("--json", "machine-readable output (JSON)")
     .showHelpAfterError("(run with --help for usage)")
@@ -42,7 +44,9 @@ export function buildProgram(): Command {
 
 /**
  * Runs the command line; resolves with the exit code: 0, 1 for an error
- * (printed as `error OPTIQ_CODE: message`), 2 for bad usage.
+ * (printed as `error OPTIQ_CODE: message`, or `error: message` for one of
+ * the environment such as a port in use; its stack only with OPTIQ_DEBUG=1),
+ * 2 for bad usage.
  */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -52,15 +56,23 @@ export async function run(argv: readonly string[]): Promise<number> {
   } catch (err) {
     // commander has already printed its message (or the help, or the version)
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    // messages may come from the server or a job: no control character of theirs reaches the terminal
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${safeText(err.message)}\n`);
       return err.exitCode;
     }
     if (err instanceof OptiqError) {
-      process.stderr.write(`error ${err.code}: ${err.message}\n`);
+      process.stderr.write(`error ${err.code}: ${safeText(err.message)}\n${debugStack(err)}`);
       return 1;
     }
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: ${safeText(message)}\n${debugStack(err)}`);
     return 1;
   }
+}
+
+/** The error's stack, for a bug report, when OPTIQ_DEBUG=1; otherwise nothing. */
+function debugStack(err: unknown): string {
+  if (process.env.OPTIQ_DEBUG !== "1" || !(err instanceof Error) || err.stack === undefined) return "";
+  return `${err.stack}\n`;
 }

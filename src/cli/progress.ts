@@ -1,3 +1,5 @@
+import { fitColumns, oneLine } from "./text.js";
+
 /** What a job's progress value says: a fraction done when one can be read from it, and a short label. */
 export interface ProgressView {
   /** 0..1, or null when the value says no fraction. */
@@ -72,7 +74,7 @@ export function renderBar(fraction: number | null, width = 20): string {
 /** One job's line: its bar, its id and name, and what the progress value says besides. */
 export function progressLine(id: string, name: string, value: unknown, width = 20): string {
   const view = describeProgress(value);
-  return `${renderBar(view.fraction, width)}  ${id} ${name}${view.label ? `  ${view.label}` : ""}`;
+  return `${renderBar(view.fraction, width)}  ${oneLine(id)} ${oneLine(name)}${view.label ? `  ${view.label}` : ""}`;
 }
 
 export function formatNumber(v: number): string {
@@ -90,6 +92,7 @@ function json(value: unknown): string {
   return truncate(JSON.stringify(value) ?? String(value), LABEL_CHARS);
 }
 
+/** The text on one line (see oneLine), cut to `max` terminal columns with "…" when longer. */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+  return fitColumns(oneLine(text), max);
 }

@@ -12,10 +12,14 @@ export interface WaitOutcome {
  * event stream meanwhile. The stream is opened before the submit so no event
  * of the job is missed; the result itself comes from the long-polling
  * `result()`, so a stream that fails or lags only costs the progress bar.
+ *
+ * Ctrl-C before the submit (while the stream is still connecting) submits
+ * nothing; during the submit it aborts the request (the server may have
+ * taken the job all the same); after it, it stops waiting, and the job goes on.
  */
 export async function waitWithProgress(
   client: OptiqClient,
-  submit: () => Promise<Submitted>,
+  submit: (signal: AbortSignal) => Promise<Submitted>,
   hooks: { onSubmitted: (s: Submitted) => void },
 ): Promise<WaitOutcome> {
   const ac = new AbortController();
@@ -31,7 +35,18 @@ export async function waitWithProgress(
     () => false,
   );
   try {
-    const submitted = await submit();
+    if (interrupted) throw new AbortedError("interrupted before the job was submitted: nothing was submitted");
+    let submitted: Submitted;
+    try {
+      submitted = await submit(ac.signal);
+    } catch (err) {
+      if (err instanceof AbortedError && interrupted) {
+        throw new AbortedError("interrupted while submitting: the job may have been submitted or not", {
+          cause: err,
+        });
+      }
+      throw err;
+    }
     hooks.onSubmitted(submitted);
     const display = new JobProgress(submitted.id);
     const pump = streaming ? follow(stream, submitted.id, display) : Promise.resolve();

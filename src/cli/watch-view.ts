@@ -2,6 +2,7 @@ import type { Job, Stats, StreamEvent } from "../client/index.js";
 import { totalsLine } from "./format.js";
 import { LiveBlock, type TerminalStream } from "./live-block.js";
 import { progressLine } from "./progress.js";
+import { oneLine } from "./text.js";
 
 /** A terminal is redrawn at most this often: progress events can come by the thousand. */
 const REDRAW_MS = 100;
@@ -79,7 +80,7 @@ export class WatchView {
     switch (e.event) {
       case "stats":
         this.stats = e.data;
-        if (!this.live) this.out.write(`totals ${totalsLine(e.data)}\n`);
+        this.plain(`totals ${totalsLine(e.data)}`);
         break;
       case "started":
         this.running.set(e.data.id, {
@@ -142,8 +143,9 @@ export class WatchView {
     }
   }
 
+  /** One line per event, whatever its names and messages hold. */
   private plain(line: string): void {
-    if (!this.live) this.out.write(`${line}\n`);
+    if (!this.live) this.out.write(`${oneLine(line)}\n`);
   }
 
   private changed(): void {

@@ -8,6 +8,7 @@ import type {
   JobPage,
   ListFilter,
   OptiqClientOptions,
+  RequestOptions,
   ResultOptions,
   Stats,
   SubmitItem,
@@ -45,12 +46,16 @@ export class OptiqClient {
     this.http = new Transport(options.url, options.token, fetchTimeoutMs);
   }
 
-  /** Submits one job; `created` is false when a job with the same `key` already existed. */
-  submit(name: string, input?: unknown, options?: HttpSubmitOptions): Promise<Submitted> {
+  /**
+   * Submits one job; `created` is false when a job with the same `key` already existed.
+   * An aborted `request.signal` rejects with AbortedError; once the request is sent the job may exist anyway.
+   */
+  submit(name: string, input?: unknown, options?: HttpSubmitOptions, request: RequestOptions = {}): Promise<Submitted> {
     return this.http.json<Submitted>({
       method: "POST",
       path: "/api/jobs",
       body: { name, input, options: wireOptions(options) },
+      signal: request.signal,
     });
   }
 
@@ -76,13 +81,13 @@ export class OptiqClient {
   }
 
   /** One page of jobs, newest first; pass `next` as `beforeId` for the following page. */
-  list(filter: ListFilter = {}): Promise<JobPage> {
+  list(filter: ListFilter = {}, request: RequestOptions = {}): Promise<JobPage> {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(filter)) {
       if (value !== undefined && value !== null) query.set(key, String(value));
     }
     const qs = query.toString();
-    return this.http.json<JobPage>({ method: "GET", path: `/api/jobs${qs ? `?${qs}` : ""}` });
+    return this.http.json<JobPage>({ method: "GET", path: `/api/jobs${qs ? `?${qs}` : ""}`, signal: request.signal });
   }
 
   /**
@@ -146,6 +151,8 @@ export class OptiqClient {
 
 function jobPath(id: string): string {
   if (typeof id !== "string" || id === "") throw new ValidationError("id", "must be a non-empty string");
+  // encodeURIComponent leaves these as they are, and the URL would resolve them to another path
+  if (id === "." || id === "..") throw new ValidationError("id", `"${id}" cannot be a job id`);
   return `/api/jobs/${encodeURIComponent(id)}`;
 }
 

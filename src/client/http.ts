@@ -53,7 +53,12 @@ export class Transport {
     });
   }
 
-  /** Opens a streaming GET; the deadline covers only the wait for its headers. */
+  /**
+   * Opens a streaming GET; the deadline covers only the wait for its headers.
+   * The body reads under the caller's signal alone, whose listener goes away
+   * when the body ends, fails or is cancelled: a long-lived signal passed to
+   * many streams does not collect their listeners.
+   */
   async stream(path: string, accept: string, signal: AbortSignal | undefined): Promise<Response> {
     const url = this.url(path);
     return this.guarded(url, this.fetchTimeoutMs, signal, async (timed) => {
@@ -61,12 +66,21 @@ export class Transport {
       const inner = new AbortController();
       const forward = (): void => inner.abort(timed.reason);
       timed.addEventListener("abort", forward, { once: true });
-      const res = await fetch(url, { headers: { accept, ...this.auth() }, signal: inner.signal });
-      timed.removeEventListener("abort", forward);
-      if (signal?.aborted) inner.abort(signal.reason);
-      else signal?.addEventListener("abort", () => inner.abort(signal.reason), { once: true });
+      let res: Response;
+      try {
+        res = await fetch(url, { headers: { accept, ...this.auth() }, signal: inner.signal });
+      } finally {
+        timed.removeEventListener("abort", forward);
+      }
       if (!res.ok) throw rehydrate(res.status, parseBody(await res.text()));
-      return res;
+      if (signal === undefined || res.body === null) return res;
+      if (signal.aborted) {
+        inner.abort(signal.reason);
+        return res;
+      }
+      const onAbort = (): void => inner.abort(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      return withBodyEnd(res, () => signal.removeEventListener("abort", onAbort));
     });
   }
 
@@ -101,6 +115,38 @@ export class Transport {
       signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** The same response, its body calling `release` once when it ends, fails or is cancelled. */
+function withBodyEnd(res: Response, release: () => void): Response {
+  const reader = res.body!.getReader();
+  let released = false;
+  const done = (): void => {
+    if (released) return;
+    released = true;
+    release();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read();
+        if (next.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      } catch (err) {
+        done();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      done();
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 function parseBody(text: string): unknown {

@@ -12,6 +12,7 @@ export type {
   JobState,
   ListFilter,
   OptiqClientOptions,
+  RequestOptions,
   ResultOptions,
   Stats,
   StreamEvent,

@@ -22,6 +22,8 @@ export class SseParser {
   private lastId: string | null = null;
 
   push(chunk: string): SseMessage[] {
+    // nothing to parse, and the state of a line end cut after its CR must survive it
+    if (chunk === "") return [];
     if (!this.started && chunk.length > 0) {
       this.started = true;
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);

@@ -59,6 +59,12 @@ export interface JobPage {
   next: string | null;
 }
 
+/** Per-request options of the client's calls. */
+export interface RequestOptions {
+  /** Abort the request: it rejects with AbortedError. */
+  signal?: AbortSignal;
+}
+
 export interface ResultOptions {
   /** Give up after this long with WaitTimeoutError. Default: wait until the job ends. */
   timeoutMs?: number;

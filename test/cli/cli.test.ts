@@ -15,6 +15,36 @@ let client: OptiqClient;
 let env: Record<string, string>;
 let stepsGate: Deferred<void> = deferred();
 
+/**
+ * A real server whose requests matching `stall` hang until the test ends
+ * (a server slow to answer), telling when one arrives; it counts submits.
+ */
+async function stallingServer(stall: (method: string, url: string) => boolean) {
+  const reached = deferred<void>();
+  const release = deferred<void>();
+  let submits = 0;
+  const queue = new Optiq();
+  queue.define("echo", async (job) => ({ echoed: job.input }));
+  const stalling = await serve(queue, { closeGraceMs: 100 }, (server) => {
+    server.addHook("onRequest", async (req) => {
+      if (req.method === "POST" && req.url === "/api/jobs") submits++;
+      if (stall(req.method, req.url)) {
+        reached.resolve();
+        await release.promise;
+      }
+    });
+  });
+  return {
+    env: { OPTIQ_URL: stalling.url },
+    reached: reached.promise,
+    submits: () => submits,
+    close: async () => {
+      release.resolve();
+      await stalling.close();
+    },
+  };
+}
+
 beforeAll(async () => {
   const queue = new Optiq();
   queue.define("echo", async (job) => ({ echoed: job.input }));
@@ -75,6 +105,38 @@ describe("optiq submit / get / list / cancel / stats", () => {
     expect(page.next).not.toBeNull();
   });
 
+  it("list's hint for the next page keeps the filters", async () => {
+    await client.submit("echo", 1, { delayMs: 3_600_000, group: "hint group" });
+    await client.submit("echo", 2, { delayMs: 3_600_000, group: "hint group" });
+    const list = await runCli(
+      ["list", "--state", "queued", "--name", "echo", "--group", "hint group", "--limit", "1"],
+      env,
+    );
+    expect(list.code).toBe(0);
+    const [, hint] = list.stdout.match(/^more: (optiq list .*)$/m) ?? [];
+    expect(hint).toMatch(/^optiq list --state queued --name echo --group 'hint group' --limit 1 --before \d+$/);
+    // the hint, run as it reads, gives the next page of the same list
+    const next = await runCli(
+      [
+        "list",
+        "--state",
+        "queued",
+        "--name",
+        "echo",
+        "--group",
+        "hint group",
+        "--limit",
+        "1",
+        "--before",
+        hint!.split(" ").at(-1)!,
+        "--json",
+      ],
+      env,
+    );
+    const page = JSON.parse(next.stdout) as { jobs: { group: string; state: string }[] };
+    expect(page.jobs).toEqual([expect.objectContaining({ group: "hint group", state: "queued" })]);
+  });
+
   it("cancel cancels a queued job; a second cancel has nothing to do", async () => {
     const { id } = await client.submit("echo", null, { delayMs: 3_600_000 });
     const cancel = await runCli(["cancel", id, "--reason", "changed my mind"], env);
@@ -117,6 +179,35 @@ describe("optiq submit --wait", () => {
     expect(JSON.parse(wait.stdout)).toEqual({ id: expect.any(String), created: true, result: { echoed: "x" } });
   });
 
+  it("Ctrl-C while the event stream is still connecting submits nothing", async () => {
+    const slow = await stallingServer((method, url) => method === "GET" && url === "/api/events");
+    try {
+      const cli = spawnCli(["submit", "echo", "1", "--wait"], slow.env);
+      await slow.reached; // connecting: the stream's request is at the server, unanswered
+      cli.child.kill("SIGINT");
+      const { code } = await cli.exited;
+      expect(code).toBe(1);
+      expect(cli.stderr()).toMatch(
+        /^error OPTIQ_ABORTED: interrupted before the job was submitted: nothing was submitted$/m,
+      );
+      expect(cli.stdout()).toBe("");
+      expect(slow.submits()).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("a reader of stderr that goes away costs the progress, not the result", async () => {
+    stepsGate = deferred();
+    const cli = spawnCli(["submit", "steps", "--wait"], env);
+    const [, id] = (await cli.waitFor("stdout", /^(\d+)\n/))!;
+    await cli.waitFor("stderr", new RegExp(`job ${id} running`));
+    cli.child.stderr!.destroy(); // its next progress write meets EPIPE
+    stepsGate.resolve();
+    expect((await cli.exited).code).toBe(0);
+    expect(cli.stdout()).toBe(`${id}\n${JSON.stringify({ steps: 2 }, null, 2)}\n`);
+  });
+
   it("a job that fails prints its error and exits 1", async () => {
     const wait = await runCli(["submit", "fail", "--wait"], env);
     expect(wait.code).toBe(1);
@@ -151,6 +242,15 @@ describe("optiq errors and exit codes", () => {
     const bad = await runCli(["list", "--limit", "ten"], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--limit");
+  });
+
+  it("a --url (or OPTIQ_URL) that is not an http URL is bad usage: exit 2", async () => {
+    const flag = await runCli(["stats", "--url", "not a url"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--url <url>.*not a valid URL/);
+    const fromEnv = await runCli(["stats"], { OPTIQ_URL: "ftp://127.0.0.1/" });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain("must be an http:// or https:// URL");
   });
 
   it("an unreachable server: `error OPTIQ_CONNECTION: ...`, exit 1", async () => {
@@ -208,4 +308,24 @@ describe("optiq watch", () => {
     expect((await watch.exited).code).toBe(0);
     expect(watch.stderr()).toBe("");
   });
+
+  it.each([
+    ["the event stream", (method: string, url: string) => method === "GET" && url === "/api/events"],
+    ["the list of running jobs", (method: string, url: string) => method === "GET" && url.startsWith("/api/jobs?")],
+  ])(
+    "Ctrl-C while %s is still connecting exits 0, quietly",
+    async (_what, stall) => {
+      const slow = await stallingServer(stall);
+      try {
+        const watch = spawnCli(["watch"], slow.env);
+        await slow.reached;
+        watch.child.kill("SIGINT");
+        expect((await watch.exited).code).toBe(0);
+        expect(watch.stderr()).toBe("");
+      } finally {
+        await slow.close();
+      }
+    },
+    15_000,
+  );
 });

@@ -2,7 +2,9 @@
  * The progress renderer: how a handler's progress value becomes a bar and a
  * label, and the in-place redraw of a block of lines.
  */
+import stringWidth from "string-width";
 import { describe, expect, it } from "vitest";
+import { JobProgress } from "../../src/cli/job-progress.js";
 import { LiveBlock } from "../../src/cli/live-block.js";
 import { describeProgress, progressLine, renderBar } from "../../src/cli/progress.js";
 
@@ -22,6 +24,18 @@ describe("describeProgress", () => {
     [{ iter: 2000, best: 1.5 }, null, '{"iter":2000,"best":1.5}'],
   ])("%j → fraction %s, label %j", (value, fraction, label) => {
     expect(describeProgress(value)).toEqual({ fraction, label });
+  });
+
+  it("keeps a label on one line and drops control characters (no escape reaches the terminal)", () => {
+    expect(describeProgress("phase\none\r\ntwo\x1b[2J\x9b31m\x07").label).toBe("phase one two[2J31m");
+    expect(describeProgress({ done: 1, total: 2, note: "a\nb\x1b" }).label).toBe("1/2 note=a b");
+  });
+
+  it("cuts a long label between characters, never inside a surrogate pair", () => {
+    const label = describeProgress("😀".repeat(60)).label;
+    expect(label).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(stringWidth(label)).toBeLessThanOrEqual(48);
+    expect(label.endsWith("…")).toBe(true);
   });
 
   it("truncates long labels", () => {
@@ -58,5 +72,52 @@ describe("LiveBlock", () => {
     block.done();
     block.draw(["after"]);
     expect(writes[2]).toBe("\x1b[Jafter\n");
+  });
+
+  it("measures and cuts lines in terminal columns: wide characters take two, pairs stay whole", () => {
+    const writes: string[] = [];
+    const block = new LiveBlock({ write: (t: string) => writes.push(t), isTTY: true, columns: 40 });
+    block.draw([`[██░░] 50%  7 ${"最適化ジョブ".repeat(3)}`, `😀${"🚀".repeat(30)}`, "totals"]);
+    const lines = writes[0]!.replace("\x1b[J", "").split("\n").slice(0, -1);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(stringWidth(line)).toBeLessThan(40); // never wraps: the cursor arithmetic holds
+      expect(line).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    }
+    expect(lines[0]).toMatch(/…$/);
+    expect(lines[2]).toBe("totals");
+  });
+
+  it("keeps each line one line: a newline or an escape in it cannot break the redraw", () => {
+    const writes: string[] = [];
+    const block = new LiveBlock({ write: (t: string) => writes.push(t), isTTY: true, columns: 80 });
+    block.draw(["retrying: line one\nline two", "x\x1b[2Ky"]);
+    block.draw(["next"]);
+    expect(writes[0]).toBe("\x1b[Jretrying: line one line two\nx[2Ky\n");
+    expect(writes[1]).toBe("\x1b[2F\x1b[Jnext\n"); // back over exactly the two lines drawn
+  });
+});
+
+describe("JobProgress", () => {
+  it("prints one line per change on a non-terminal, whatever the messages hold", () => {
+    let text = "";
+    const progress = new JobProgress("9", { write: (t: string) => (text += t), isTTY: false });
+    progress.update("retrying after attempt 1: line one\nline two\x1b[31m");
+    progress.finish("failed");
+    expect(text.split("\n")).toEqual([
+      expect.stringMatching(/job 9 queued$/),
+      expect.stringMatching(/job 9 retrying after attempt 1: line one line two\[31m$/),
+      expect.stringMatching(/job 9 failed$/),
+      "",
+    ]);
+  });
+
+  it("draws nothing more once its stream is gone (its reader went away)", () => {
+    const writes: string[] = [];
+    const stream = { write: (t: string) => writes.push(t), isTTY: false, destroyed: false };
+    const progress = new JobProgress("9", stream);
+    stream.destroyed = true;
+    progress.finish("completed");
+    expect(writes).toHaveLength(1);
   });
 });

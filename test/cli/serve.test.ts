@@ -3,7 +3,9 @@
  * directory, a handlers module, a free port; jobs submitted over HTTP; a
  * graceful exit on SIGTERM that leaves the jobs in the file.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -108,6 +110,85 @@ describe("optiq serve", () => {
     } finally {
       await drop();
     }
+  });
+
+  it("exits 0 once stopped, even when a job ignored its abort and still holds a timer", async () => {
+    const serve = spawnCli([
+      "serve",
+      "--memory",
+      "--port",
+      "0",
+      "--grace-ms",
+      "50",
+      "--handlers",
+      "test/cli/fixtures/stubborn.ts",
+    ]);
+    try {
+      const [, url] = (await serve.waitFor("stdout", LISTENING))!;
+      const client = new OptiqClient({ url: url! });
+      const ac = new AbortController();
+      const events = client.events(ac.signal);
+      await events.opened;
+      const { id } = await client.submit("stubborn");
+      for await (const e of events) if (e.event === "started" && e.data.id === id) break;
+      serve.child.kill("SIGTERM");
+      expect(await serve.exited).toEqual({ code: 0, signal: null });
+      expect(serve.stdout()).toMatch(/optiq stopped\n$/);
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+  }, 20_000);
+
+  it("a signal during startup (a PostgreSQL server that never answers) stops it: exit 130, connection closed", async () => {
+    const sockets: Socket[] = [];
+    // accepts, reads, never answers
+    const silent = createNetServer((socket) => sockets.push(socket.resume()));
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const { port } = silent.address() as { port: number };
+    const connected = once(silent, "connection");
+    const serve = spawnCli(["serve", "--postgres", `postgres://optiq:pw@127.0.0.1:${port}/optiq`, "--port", "0"]);
+    try {
+      await connected; // startup is waiting for the database
+      const closed = once(sockets[0]!, "close");
+      serve.child.kill("SIGINT");
+      expect(await serve.exited).toEqual({ code: 130, signal: null });
+      await closed;
+      expect(serve.stdout()).not.toMatch(LISTENING);
+      expect(serve.stderr()).toBe("SIGINT while starting: stopping without serving\n");
+    } finally {
+      serve.child.kill("SIGKILL");
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 20_000);
+
+  it("a port in use, or a --db it cannot create, is `error: <message>` without a stack: exit 1", async () => {
+    const taken = createNetServer();
+    taken.listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const { port } = taken.address() as { port: number };
+    try {
+      const inUse = await runCli(["serve", "--memory", "--port", String(port)]);
+      expect(inUse.code).toBe(1);
+      expect(inUse.stderr).toMatch(
+        new RegExp(`^error: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}$`, "m"),
+      );
+      expect(inUse.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      taken.close();
+    }
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    const db = join(file, "sub", "optiq.db"); // its "directory" is a file
+    const noDir = await runCli(["serve", "--db", db, "--port", "0"]);
+    expect(noDir.code).toBe(1);
+    expect(noDir.stderr).toMatch(/^error: ENOTDIR: not a directory, mkdir '[^']+'$/m);
+    expect(noDir.stderr).not.toMatch(/^\s+at /m);
+    // the stack, for a bug report, only when asked for
+    const debug = await runCli(["serve", "--db", db, "--port", "0"], { OPTIQ_DEBUG: "1" });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/^error: ENOTDIR: [^\n]*\nError: ENOTDIR[^\n]*\n\s+at /m);
   });
 
   it("two store flags at once, or --schema without --postgres, are bad usage", async () => {

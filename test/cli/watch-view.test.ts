@@ -44,4 +44,34 @@ describe("WatchView", () => {
     view.close();
     expect(lastBlock()).toMatch(/90%\s+7 train/);
   });
+
+  it("prints one line per event when not a terminal, with no control character of the job's", () => {
+    let text = "";
+    const view = new WatchView({ write: (t: string) => (text += t), isTTY: false }, false);
+    view.apply({ event: "started", data: { id: "3", name: "re\ntry\x1b[H", attempt: 1, queueWaitMs: 0 } });
+    view.apply({
+      event: "retrying",
+      data: {
+        id: "3",
+        name: "retry",
+        attempt: 1,
+        runAt: 0,
+        error: { name: "Error", message: "line one\nline two" },
+      },
+    } as Parameters<WatchView["apply"]>[0]);
+    view.apply({ event: "progress", data: { id: "3", name: "retry", progress: "phase\r\nb\x1b]0;title\x07" } });
+    view.apply({ event: "cancelled", data: { id: "3", name: "retry", reason: "by\nhand" } } as Parameters<
+      WatchView["apply"]
+    >[0]);
+    view.close();
+    // eslint-disable-next-line no-control-regex -- asserting there are none
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(text.split("\n")).toEqual([
+      "started 3 re try[H (attempt 1)",
+      "retrying 3 retry after attempt 1: line one line two",
+      expect.stringMatching(/^progress \[.*\] {4}\? {2}3 retry {2}phase b\]0;title$/),
+      "cancelled 3 retry: by hand",
+      "",
+    ]);
+  });
 });

@@ -3,6 +3,7 @@
  * and the client's every method, its errors rebuilt as the queue's own
  * classes, result() across capped long-polls, and the event stream.
  */
+import { getEventListeners } from "node:events";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,6 +23,7 @@ import {
 } from "../../src/client/index.js";
 import { NonRetryableError, Optiq } from "../../src/index.js";
 import { FakeClock } from "../../src/testing.js";
+import { trackSubscriptions } from "../server/helpers.js";
 import { deferred, serve } from "./support.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -144,6 +146,23 @@ describe("OptiqClient: errors are the queue's own classes", () => {
     expect(err).toBeInstanceOf(JobNotFoundError);
     expect(err).toBeInstanceOf(OptiqError);
     expect(err).toMatchObject({ code: "OPTIQ_NOT_FOUND", status: 404, jobId: "999999" });
+  });
+
+  it("the ids . and .. are a ValidationError naming id, sent nowhere; other unknown ids are null", async () => {
+    let requests = 0;
+    const { client } = await started(echoQueue(), {}, (server) => {
+      server.addHook("onRequest", async () => {
+        requests++;
+      });
+    });
+    for (const id of [".", ".."]) {
+      await expect(client.get(id)).rejects.toMatchObject({ constructor: ValidationError, field: "id" });
+      await expect(client.result(id)).rejects.toMatchObject({ constructor: ValidationError, field: "id" });
+      await expect(client.cancel(id)).rejects.toMatchObject({ constructor: ValidationError, field: "id" });
+    }
+    expect(requests).toBe(0);
+    expect(await client.get("a/..")).toBeNull();
+    expect(await client.get("...")).toBeNull();
   });
 
   it("an invalid option is a ValidationError naming its field", async () => {
@@ -309,13 +328,46 @@ describe("OptiqClient.events", () => {
   });
 
   it("closes the connection when the loop breaks", async () => {
-    const { client, server } = await started(echoQueue());
+    const queue = echoQueue();
+    const subscriptions = trackSubscriptions(queue);
+    const { client, server } = await started(queue);
     const stream = client.events();
     for await (const e of stream) {
-      if (e.event === "stats") break;
+      if (e.event === "stats") {
+        // the server holds the stream open: it listens to the queue for it
+        expect(subscriptions.count()).toBeGreaterThan(0);
+        break;
+      }
     }
-    // the server sees the stream closed: closing it does not wait for a lingering connection
+    // the server sees the stream closed, and lets go of the queue's events, before anyone closes the server
+    await subscriptions.drained();
+    expect(subscriptions.count()).toBe(0);
     await server.close();
+  }, 10_000);
+
+  it("leaves no listener on the caller's signal once a stream is over", async () => {
+    const { client } = await started(echoQueue());
+    const ac = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      for (let i = 0; i < 12; i++) {
+        for await (const e of client.events(ac.signal)) {
+          if (e.event === "stats") break;
+        }
+      }
+      expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+      // a stream still open holds one, and lets go of it when it is cancelled
+      const open = client.events(ac.signal);
+      await open.opened;
+      expect(getEventListeners(ac.signal, "abort")).toHaveLength(1);
+      for await (const e of open) if (e.event === "stats") break;
+      expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
   });
 
   it("an unreachable server rejects opened and the iteration with ConnectionError", async () => {

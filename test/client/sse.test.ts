@@ -46,6 +46,12 @@ describe("SseParser", () => {
     ]);
   });
 
+  it("an empty chunk between a CR and its LF changes nothing", () => {
+    const expected = [{ event: "message", data: "a\nb", id: null }];
+    expect(parseAll(["data: a\r", "", "\ndata: b\n\n"])).toEqual(expected);
+    expect(parseAll(["data: a\r", "", "", "\ndata: b\n\n"])).toEqual(expected);
+  });
+
   it("dispatches nothing for a blank line without data, and resets the event name after each dispatch", () => {
     expect(parseAll(["event: lonely\n\n", "data: x\n\n"])).toEqual([{ event: "message", data: "x", id: null }]);
   });
@@ -81,6 +87,14 @@ describe("readSse", () => {
     const out: SseMessage[] = [];
     for await (const m of readSse(bytes(chunks))) out.push(m);
     expect(out).toEqual([{ event: "progress", data: '{"label":"naïve – ✓"}', id: null }]);
+  });
+
+  it("an empty byte chunk between a CR and its LF changes nothing", async () => {
+    const enc = new TextEncoder();
+    const chunks = [enc.encode("data: a\r"), new Uint8Array(0), enc.encode("\ndata: b\n\n")];
+    const out: SseMessage[] = [];
+    for await (const m of readSse(bytes(chunks))) out.push(m);
+    expect(out).toEqual([{ event: "message", data: "a\nb", id: null }]);
   });
 
   it("discards an event the stream ends in the middle of", async () => {

@@ -4,6 +4,7 @@ import type { JobState, ListFilter } from "../../client/index.js";
 import { clientContext, print, printJson } from "../context.js";
 import { formatTime, progressCell, table } from "../format.js";
 import { positive } from "../parse.js";
+import { oneLine } from "../text.js";
 
 interface ListFlags {
   state?: JobState;
@@ -52,6 +53,23 @@ export function registerList(program: Command): void {
       for (const line of table(["ID", "NAME", "STATE", "PRI", "ATTEMPT", "PROGRESS", "GROUP", "CREATED"], rows)) {
         print(line);
       }
-      if (page.next !== null) print(`more: optiq list --before ${page.next}`);
+      if (page.next !== null) {
+        // the next page of the same list: the same filters
+        const again: string[] = [];
+        if (flags.state !== undefined) again.push("--state", flags.state);
+        if (flags.name !== undefined) again.push("--name", flags.name);
+        if (flags.group !== undefined) again.push("--group", flags.group);
+        if (flags.limit !== undefined && cmd.getOptionValueSource("limit") !== "default") {
+          again.push("--limit", String(flags.limit));
+        }
+        again.push("--before", page.next);
+        print(`more: optiq list ${again.map(shellWord).join(" ")}`);
+      }
     });
+}
+
+/** A word as a POSIX shell reads it back: as it is when plain, else single-quoted. */
+function shellWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${oneLine(word).replace(/'/g, "'\\''")}'`;
 }

@@ -42,7 +42,7 @@ export function registerSubmit(program: Command): void {
         else print(submitted.id);
         return;
       }
-      const outcome = await waitWithProgress(client, () => client.submit(name, input, options), {
+      const outcome = await waitWithProgress(client, (signal) => client.submit(name, input, options, { signal }), {
         onSubmitted: (s) => {
           if (!json) print(s.id);
         },

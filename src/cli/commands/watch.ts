@@ -20,7 +20,7 @@ export function registerWatch(program: Command): void {
         const stream = client.events(ac.signal);
         await stream.opened;
         // jobs already running when we connected; later events update or end them
-        const running = await client.list({ state: "running", limit: 1000 });
+        const running = await client.list({ state: "running", limit: 1000 }, { signal: ac.signal });
         view.seed(running.jobs);
         let lastCheck = Date.now();
         for await (const e of stream) {
@@ -30,13 +30,17 @@ export function registerWatch(program: Command): void {
           if (e.event === "stats" && Date.now() - lastCheck >= RECONCILE_MS) {
             const askedAt = (lastCheck = Date.now());
             const askedFor = view.runningIds();
-            void client.list({ state: "running", limit: 1000 }).then(
+            void client.list({ state: "running", limit: 1000 }, { signal: ac.signal }).then(
               (now) => view.reconcile(askedAt, askedFor, now.jobs),
               () => undefined, // the stream's own end reports a lost server
             );
           }
         }
         if (!ac.signal.aborted) throw new ConnectionError(`the server at ${url} closed the event stream`, url);
+      } catch (err) {
+        // Ctrl-C is how watch ends, connecting or not: what it interrupted is no error
+        if (ac.signal.aborted) return;
+        throw err;
       } finally {
         view.close();
         process.off("SIGINT", stop);
