@@ -42,6 +42,8 @@ export class EventHub {
   private readonly streams = new Set<StreamSink>();
   /** Frames for every stream not yet written, in order; written once per turn. */
   private pending: string[] = [];
+  /** Their length in UTF-16 units: a cheap bound on their bytes (at most 3 bytes per unit). */
+  private pendingLength = 0;
   private flushScheduled = false;
   private unsubscribers: (() => void)[] = [];
   private statsTimer: TimerHandle | null = null;
@@ -103,6 +105,7 @@ export class EventHub {
 
   private shut(): void {
     this.pending = [];
+    this.pendingLength = 0;
     for (const off of this.unsubscribers) off();
     this.unsubscribers = [];
     const { clock } = this.parts;
@@ -138,6 +141,13 @@ export class EventHub {
 
   private broadcast(chunk: string): void {
     this.pending.push(chunk);
+    this.pendingLength += chunk.length;
+    // a turn of large events (progress values up to maxPayloadBytes each) is written as it grows,
+    // so the gathered text stays about the size of the backlog a client may have
+    if (this.pendingLength > MAX_BACKLOG_BYTES) {
+      this.flush();
+      return;
+    }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(this.flush);
@@ -148,6 +158,7 @@ export class EventHub {
     if (this.pending.length === 0) return;
     const chunk = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
     this.pending = [];
+    this.pendingLength = 0;
     for (const sink of this.streams) this.write(sink, chunk);
   };
 

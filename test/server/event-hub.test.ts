@@ -117,6 +117,22 @@ describe("EventHub", () => {
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
+  it("writes a turn of large events as it grows, never gathering much more than the backlog limit", async () => {
+    const { queue, hub } = await setup();
+    const sink = new FakeSink();
+    hub.add(sink);
+    await flushPromises();
+    const writesBefore = sink.chunks.length;
+    // 30 progress events of 100 kB in one turn: 3 MB
+    const { id } = await queue.submit("chatty", 30);
+    await queue.result(id);
+    await flushPromises();
+    const writes = sink.chunks.slice(writesBefore);
+    expect(writes.length).toBeGreaterThan(2);
+    for (const w of writes) expect(w.length).toBeLessThan(MAX_BACKLOG_BYTES + 200_000);
+    expect(sink.events().filter((e) => e === "progress")).toHaveLength(30);
+  });
+
   it("close() destroys a stream whose client stopped reading, rather than wait for its unsent events", async () => {
     const { queue, hub } = await setup();
     const stalled = new FakeSink();
