@@ -35,8 +35,8 @@ export interface EventHubParts {
  *
  * Frames are gathered per event-loop turn and written to each stream in one
  * write: a busy queue emits three events or more per job, and a socket write
- * for each made four streams cost 12.7 µs of server CPU per job; gathered,
- * 5.3 µs (bench/http, 10k jobs/s).
+ * for each made four streams add 12.7 µs of server CPU per job; gathered,
+ * 5–6 µs (bench/http, 10k jobs/s).
  */
 export class EventHub {
   private readonly streams = new Set<StreamSink>();
