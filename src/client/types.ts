@@ -1,4 +1,5 @@
-import type { BackoffSpec, Job } from "../core/job.js";
+import type { SubmitOptions } from "../core/definition.js";
+import type { Job } from "../core/job.js";
 import { EVENT_NAMES, type OptiqEvents } from "../core/events.js";
 import type { JobState } from "../core/states.js";
 import type { Stats } from "../stats-snapshot.js";
@@ -19,17 +20,14 @@ export interface OptiqClientOptions {
   fetchTimeoutMs?: number;
 }
 
-/** The `submit` options that can cross HTTP (a backoff function cannot). */
-export interface HttpSubmitOptions {
-  priority?: number;
-  delayMs?: number;
-  runAt?: Date | number;
-  timeoutMs?: number | null;
-  maxAttempts?: number;
-  backoff?: BackoffSpec;
-  key?: string;
-  group?: string;
-}
+/**
+ * The `submit` options that can cross HTTP: `ifFull`, `waitTimeoutMs` and
+ * `signal` belong to an in-process caller.
+ */
+export type HttpSubmitOptions = Pick<
+  SubmitOptions,
+  "priority" | "delayMs" | "runAt" | "timeoutMs" | "maxAttempts" | "backoff" | "key" | "group"
+>;
 
 export interface SubmitItem {
   name: string;
