@@ -32,6 +32,7 @@ export const EVENT_NAMES = [
   "cancelled",
   "drained",
 ] as const satisfies readonly OptiqEventName[];
+
 export type Listener<E extends OptiqEventName> = (event: OptiqEvents[E]) => void;
 
 /**
