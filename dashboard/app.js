@@ -25,6 +25,8 @@ const PAGE_SIZE = 50;
 const FETCH_EACH_MAX = 8;
 const HEALTH_EVERY_MS = 3000;
 const DETAIL_REFRESH_MS = 1000;
+/** While running jobs are shown, the first page is re-read every this many stats events (5 s by default). */
+const RUNNING_REREAD_EVERY = 5;
 
 /** @param {unknown} err */
 const messageOf = (err) => (err instanceof Error ? err.message : String(err));
@@ -124,6 +126,8 @@ class Dashboard {
     this.latestStats = null;
     /** The counts of the last stats event, to see changes no event of this server announced. @type {string | null} */
     this.countsSeen = null;
+    /** Stats events since the first page was last re-read for them. */
+    this.quietStats = 0;
     /** Bumped on every reload, so answers for an older filter are dropped. */
     this.generation = 0;
     this.loaded = false;
@@ -241,13 +245,18 @@ class Dashboard {
       const stats = /** @type {Stats} */ (data);
       this.latestStats = stats;
       // jobs that workers elsewhere run (on a shared store) send this server no events: when the
-      // counts move, re-read the first page and the open job (each at most once per stats event)
+      // counts move, re-read the first page and the open job (each at most once per stats event);
+      // while running jobs are shown, every few stats events anyway, for the progress they saved
       const counts = JSON.stringify(stats.counts);
-      if (this.countsSeen !== null && counts !== this.countsSeen && this.loaded) {
+      const moved = this.countsSeen !== null && counts !== this.countsSeen;
+      this.countsSeen = counts;
+      this.quietStats = moved ? 0 : this.quietStats + 1;
+      const due = this.quietStats >= RUNNING_REREAD_EVERY && this.table.hasRunning();
+      if (this.loaded && (moved || due)) {
+        this.quietStats = 0;
         void this.refreshHead();
         if (this.detail.openId !== null) void this.refreshDetail();
       }
-      this.countsSeen = counts;
       this.batcher.schedule();
       return;
     }

@@ -98,6 +98,12 @@ export class JobsTable {
     return this.rows.has(id);
   }
 
+  /** Whether a shown job is running (its progress may move without an event reaching this page). */
+  hasRunning() {
+    for (const row of this.rows.values()) if (row.job.state === "running") return true;
+    return false;
+  }
+
   /** @param {string} id */
   get(id) {
     return this.rows.get(id)?.job;

@@ -479,9 +479,12 @@ describe("dashboard", () => {
   it("follows jobs that a worker elsewhere runs on a shared store, which send this server no events", async () => {
     const dir = mkdtempSync(join(tmpdir(), "optiq-dashboard-"));
     const path = join(dir, "queue.db");
+    const report = deferred();
     const release = deferred();
     const worker = new Optiq({ store: new SqliteStore({ path }) });
-    worker.define("remote", async () => {
+    worker.define("remote", async (_job, ctx) => {
+      await report.promise;
+      ctx.progress(0.5);
       await release.promise;
       return "done elsewhere";
     });
@@ -495,6 +498,9 @@ describe("dashboard", () => {
       await worker.start();
       await started;
       await page.locator(rowOf(id, "running")).waitFor();
+      // progress changes no count: the page re-reads the running rows every few stats events
+      report.resolve();
+      await page.locator(`${rowOf(id, "running")} [role="progressbar"][aria-valuenow="50"]`).waitFor();
       release.resolve();
       await page.locator(rowOf(id, "completed")).waitFor();
     } finally {
